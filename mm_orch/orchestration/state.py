@@ -1,0 +1,237 @@
+"""The State a workflow run threads through its steps, and the read-only values it holds.
+
+Values written to a :class:`State` are frozen on write: dicts become :class:`ReadOnlyDict`, lists become
+:class:`ReadOnlyList` (both still ``isinstance`` of ``dict`` / ``list``, compare equal to plain ones and
+serialise to JSON), sets become ``frozenset``. Immutable scalars pass through untouched, and values that are
+already frozen are not copied again, so handing state from step to step costs nothing. Any other object is
+deep-copied on write and on read, so no two steps ever share a mutable object through the state.
+
+A step that wants to modify a value copies it first: ``docs = dict(state["docs"])``.
+"""
+
+from __future__ import annotations
+
+import copy
+import enum
+from collections.abc import Iterator, Mapping
+from typing import Any, NoReturn
+
+from mm_orch.exceptions import StateMutationError
+
+__all__ = ["ReadOnlyDict", "ReadOnlyList", "State", "freeze", "thaw"]
+
+_IMMUTABLE_SCALARS: tuple[type, ...] = (str, int, float, bool, bytes, complex, type(None), enum.Enum, frozenset)
+
+
+def _refuse(kind: str) -> NoReturn:
+    raise StateMutationError(
+        f"state values are read-only: this {kind} came from the workflow state and other steps may read it. "
+        f"Copy it first (e.g. `dict(value)` / `list(value)`), change the copy, and return it from execute()."
+    )
+
+
+class ReadOnlyDict(dict):  # type: ignore[type-arg]
+    """A ``dict`` whose mutating methods raise :class:`StateMutationError`. ``copy()`` gives a plain dict."""
+
+    __slots__ = ()
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        _refuse("dict")
+
+    def __delitem__(self, key: Any) -> None:
+        _refuse("dict")
+
+    def __ior__(self, other: Any) -> ReadOnlyDict:
+        _refuse("dict")
+
+    def clear(self) -> None:
+        _refuse("dict")
+
+    def pop(self, *args: Any) -> Any:
+        _refuse("dict")
+
+    def popitem(self) -> tuple[Any, Any]:
+        _refuse("dict")
+
+    def setdefault(self, *args: Any) -> Any:
+        _refuse("dict")
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        _refuse("dict")
+
+    def __copy__(self) -> ReadOnlyDict:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ReadOnlyDict:
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_dict, (dict(self),))
+
+
+class ReadOnlyList(list):  # type: ignore[type-arg]
+    """A ``list`` whose mutating methods raise :class:`StateMutationError`. ``copy()`` gives a plain list."""
+
+    __slots__ = ()
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        _refuse("list")
+
+    def __delitem__(self, index: Any) -> None:
+        _refuse("list")
+
+    def __iadd__(self, other: Any) -> ReadOnlyList:  # type: ignore[override,misc]
+        _refuse("list")
+
+    def __imul__(self, other: Any) -> ReadOnlyList:  # type: ignore[override,misc]
+        _refuse("list")
+
+    def append(self, value: Any) -> None:
+        _refuse("list")
+
+    def extend(self, values: Any) -> None:
+        _refuse("list")
+
+    def insert(self, index: Any, value: Any) -> None:
+        _refuse("list")
+
+    def pop(self, *args: Any) -> Any:
+        _refuse("list")
+
+    def remove(self, value: Any) -> None:
+        _refuse("list")
+
+    def clear(self) -> None:
+        _refuse("list")
+
+    def sort(self, *args: Any, **kwargs: Any) -> None:
+        _refuse("list")
+
+    def reverse(self) -> None:
+        _refuse("list")
+
+    def __copy__(self) -> ReadOnlyList:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ReadOnlyList:
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_list, (list(self),))
+
+
+def _rebuild_dict(items: dict[Any, Any]) -> ReadOnlyDict:
+    return ReadOnlyDict(items)
+
+
+def _rebuild_list(items: list[Any]) -> ReadOnlyList:
+    return ReadOnlyList(items)
+
+
+def _is_frozen(value: Any) -> bool:
+    cls = type(value)
+    return cls is ReadOnlyDict or cls is ReadOnlyList or isinstance(value, _IMMUTABLE_SCALARS)
+
+
+def freeze(value: Any) -> Any:
+    """Return a read-only equivalent of ``value`` that shares no mutable object with it."""
+    cls = type(value)
+    if cls is str or cls is int or cls is float or cls is bool or value is None:  # hot path
+        return value
+    if cls is ReadOnlyDict or cls is ReadOnlyList:
+        return value
+    if isinstance(value, dict):
+        return ReadOnlyDict({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return ReadOnlyList([freeze(v) for v in value])
+    if isinstance(value, tuple) and not hasattr(value, "_fields"):
+        return tuple(freeze(v) for v in value)
+    if isinstance(value, set):
+        return frozenset(value)
+    if isinstance(value, _IMMUTABLE_SCALARS):
+        return value
+    return copy.deepcopy(value)
+
+
+def thaw(value: Any) -> Any:
+    """Return a plain, mutable deep copy of a frozen value (dicts and lists become ordinary ones)."""
+    if isinstance(value, dict):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [thaw(v) for v in value]
+    if isinstance(value, tuple) and not hasattr(value, "_fields"):
+        return tuple(thaw(v) for v in value)
+    return value
+
+
+class State(Mapping[str, Any]):
+    """The read-only mapping a step sees: ``state["question"]``, ``"docs" in state``, ``state.get(...)``.
+
+    Steps never modify a State; they return a dict of updates from ``execute()`` and the executor builds
+    the next State with :meth:`merged`. ``State(**values)`` or ``State(mapping)`` builds an initial state.
+    """
+
+    __slots__ = ("_data", "_opaque")
+
+    def __init__(self, data: Mapping[str, Any] | None = None, /, **kwargs: Any) -> None:
+        values: dict[str, Any] = dict(data) if data is not None else {}
+        values.update(kwargs)
+        self._data: dict[str, Any] = {}
+        self._opaque: frozenset[str] = frozenset()
+        self._absorb(values)
+
+    def _absorb(self, updates: Mapping[str, Any]) -> None:
+        opaque = set(self._opaque)
+        for key, value in updates.items():
+            if not isinstance(key, str):
+                raise TypeError(f"state keys must be strings, got {key!r} ({type(key).__name__})")
+            frozen = freeze(value)
+            self._data[key] = frozen
+            if _is_frozen(frozen) or isinstance(frozen, tuple):
+                opaque.discard(key)
+            else:
+                opaque.add(key)
+        self._opaque = frozenset(opaque)
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            value = self._data[key]
+        except KeyError:
+            available = ", ".join(sorted(self._data)) or "(empty)"
+            raise KeyError(f"{key!r} is not in the state; available keys: {available}") from None
+        if key in self._opaque:
+            return copy.deepcopy(value)
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return f"State({self._data!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, State):
+            return self._data == other._data
+        if isinstance(other, Mapping):
+            return self._data == dict(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def merged(self, updates: Mapping[str, Any]) -> State:
+        """A new State with ``updates`` applied (frozen on the way in); this State is unchanged."""
+        new = State.__new__(State)
+        new._data = dict(self._data)
+        new._opaque = self._opaque
+        new._absorb(updates)
+        return new
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain, mutable deep copy of the whole state."""
+        return {k: thaw(self[k]) for k in self._data}

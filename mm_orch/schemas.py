@@ -1,0 +1,63 @@
+"""Wire schemas shared by the CLI, the orchestrators, the routers and the HTTP API."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mm_orch.observability.records import Citation
+
+__all__ = ["ChatTurn", "Citation", "RequestConstraints", "UserRequest", "WorkflowResult"]
+
+
+class _Schema(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ChatTurn(_Schema):
+    """One turn of a chat history."""
+
+    role: Literal["user", "assistant", "system"]
+    content: str
+
+
+class RequestConstraints(_Schema):
+    """What the caller demands of the answer; cost-aware routing honours these."""
+
+    latency_budget_ms: float | None = Field(default=None, gt=0, description="Upper bound on expected latency.")
+    require_citations: bool = Field(default=False, description="Every claim must cite a source.")
+    max_cost: float | None = Field(default=None, ge=0, description="Upper bound on expected cost units.")
+
+
+class UserRequest(_Schema):
+    """A question and its context. Only ``query`` is required."""
+
+    query: str = Field(min_length=1, description="The user's question or instruction.")
+    request_id: str = Field(default_factory=lambda: uuid.uuid4().hex, description="Caller's id, echoed back.")
+    workflow: str | None = Field(default=None, description="Force this workflow instead of routing.")
+    mode: Literal["default", "chat"] = Field(default="default", description="'chat' keeps session history.")
+    session_id: str | None = Field(default=None, description="Chat session whose history to use.")
+    history: list[ChatTurn] = Field(default_factory=list, description="Prior turns, oldest first.")
+    collection: str | None = Field(default=None, description="Document collection to answer from (RAG).")
+    documents: list[str] = Field(default_factory=list, description="Attached document texts or ids.")
+    constraints: RequestConstraints = Field(default_factory=RequestConstraints)
+    context: dict[str, Any] = Field(default_factory=dict, description="Extra caller context.")
+
+
+class WorkflowResult(_Schema):
+    """What a request returns, from either phase."""
+
+    answer: str = Field(description="The final answer text ('' when the workflow produced none).")
+    workflow: str = Field(description="The workflow that produced the answer.")
+    citations: list[Citation] = Field(default_factory=list, description="Sources the answer cites.")
+    trace_id: str = Field(description="Id of this run's trace record.")
+    request_id: str = ""
+    success: bool = True
+    error: str | None = Field(default=None, description="Why the run failed, when it did.")
+    outputs: dict[str, Any] = Field(default_factory=dict, description="Workflow-specific outputs (e.g. lesson).")
+    metadata: dict[str, Any] = Field(
+        default_factory=dict,
+        description="router_version, router_confidence, using_phase_b, fallback_reason, timings_ms, ...",
+    )
