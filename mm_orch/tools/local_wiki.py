@@ -1,0 +1,204 @@
+"""``LocalWikiSearch``: the embedded, offline search provider over the local Wikipedia corpus.
+
+Lexical search is the two-field BM25 of :mod:`mm_orch.tools.bm25_index`. With an embedder and ``hybrid=True`` the
+BM25 ranking is fused with a dense ranking (cosine similarity of unit vectors) by reciprocal rank fusion
+(``score = sum 1 / (rrf_k + rank)``; Cormack et al. 2009), which needs no score calibration between the two.
+
+Indexes are built once, with progress bars, and cached under ``<cache dir>/wiki_search/``; the directory name
+carries a hash of the corpus file, so a changed corpus gets a fresh index. Document vectors are cached as a plain
+``.npy`` file loaded with ``allow_pickle=False``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from mm_orch.tools.bm25_index import INDEX_FORMAT, FieldedBM25, make_stemmer
+from mm_orch.tools.config import SearchConfig, resolve_cache_dir
+from mm_orch.tools.errors import SearchError
+from mm_orch.tools.types import Embedder, SearchResult
+from mm_orch.tools.wiki_corpus import WikiArticle, WikiCorpus, load_corpus
+
+__all__ = ["LocalWikiSearch", "embedder_id", "reciprocal_rank_fusion", "snippet_of"]
+
+log = logging.getLogger(__name__)
+
+SOURCE = "local_wiki"
+_EMBED_BATCH = 64
+_EMBED_CHARS = 1500  # small sentence encoders read ~256 tokens; more text only costs time
+
+
+def reciprocal_rank_fusion(rankings: list[list[int]], *, k: int = 60) -> list[tuple[int, float]]:
+    """Fuse ranked lists of document indices; returns ``(doc, score)`` best first (ties: lower index first)."""
+    fused: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, doc in enumerate(ranking, start=1):
+            fused[doc] = fused.get(doc, 0.0) + 1.0 / (k + rank)
+    return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+
+
+def snippet_of(text: str, max_chars: int) -> str:
+    """``text`` cut at a word boundary to at most ``max_chars`` characters (with an ellipsis when cut)."""
+    text = " ".join(text.split())
+    if len(text) <= max_chars:
+        return text
+    cut = text[: max_chars - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > max_chars // 2 else cut).rstrip(" ,;:") + "…"
+
+
+def embedder_id(embedder: Embedder) -> str:
+    """A stable name for an embedder, used to key cached vectors (model id/name attribute, else class name)."""
+    for attr in ("model_id", "model_name", "name"):
+        value = getattr(embedder, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    return type(embedder).__qualname__
+
+
+def _top(scores: np.ndarray, n: int, *, positive_only: bool) -> list[int]:
+    n = min(n, scores.shape[0])
+    if n <= 0:
+        return []
+    idx = np.argpartition(-scores, n - 1)[:n]
+    idx = idx[np.lexsort((idx, -scores[idx]))]  # by score desc, then index asc: deterministic
+    return [int(i) for i in idx if not positive_only or scores[i] > 0]
+
+
+class LocalWikiSearch:
+    """Offline search over the local Wikipedia corpus. Cheap to construct; :meth:`warm_up` loads or builds."""
+
+    def __init__(self, config: SearchConfig | None = None, *, embedder: Embedder | None = None) -> None:
+        self.config = config or SearchConfig()
+        if self.config.provider != "local_wiki":
+            raise SearchError(f"LocalWikiSearch needs provider 'local_wiki', got {self.config.provider!r}")
+        if self.config.hybrid and embedder is None:
+            raise SearchError(
+                "hybrid=True needs an embedder (an object with embed(texts) -> unit float32 rows); "
+                "pass embedder=... or set hybrid: false"
+            )
+        self.embedder = embedder
+        self._lock = threading.Lock()
+        self._corpus: WikiCorpus | None = None
+        self._bm25: FieldedBM25 | None = None
+        self._vectors: np.ndarray | None = None
+
+    @property
+    def hybrid(self) -> bool:
+        return self.config.hybrid and self.embedder is not None
+
+    @property
+    def corpus(self) -> WikiCorpus:
+        """The corpus (loaded on first use)."""
+        if self._corpus is None:
+            self._corpus = load_corpus(self.config.corpus_path)
+        return self._corpus
+
+    def cache_root(self) -> Path:
+        return resolve_cache_dir(self.config.cache_dir) / "wiki_search"
+
+    def warm_up(self) -> None:
+        """Load the corpus and the cached index, building and caching whatever is missing (once)."""
+        with self._lock:
+            corpus = self.corpus
+            if self._bm25 is None:
+                self._bm25 = self._load_or_build_bm25(corpus)
+            if self.hybrid and self._vectors is None:
+                self._vectors = self._load_or_build_vectors(corpus)
+
+    # --- search ------------------------------------------------------------------------------------------------
+
+    def search(self, query: str, k: int | None = None) -> list[SearchResult]:
+        """The ``k`` (default ``config.k``) most relevant articles for ``query``, best first."""
+        k = k or self.config.k
+        if not query.strip():
+            return []
+        self.warm_up()
+        assert self._bm25 is not None
+        corpus = self.corpus
+        bm25 = self._bm25.scores(query, title_weight=self.config.title_weight)
+        pool = max(50, 5 * k)
+        if self.hybrid:
+            assert self._vectors is not None and self.embedder is not None
+            q = np.asarray(self.embedder.embed([query]), dtype=np.float32).reshape(-1)
+            dense = self._vectors @ q
+            fused = reciprocal_rank_fusion(
+                [_top(bm25, pool, positive_only=True), _top(dense, pool, positive_only=False)], k=self.config.rrf_k
+            )
+            ranked = fused[:k]
+        else:
+            ranked = [(i, float(bm25[i])) for i in _top(bm25, k, positive_only=True)]
+        return [self._result(corpus.articles[i], score) for i, score in ranked]
+
+    async def asearch(self, query: str, k: int | None = None) -> list[SearchResult]:
+        """:meth:`search` in a worker thread, so the event loop stays free."""
+        return await asyncio.to_thread(self.search, query, k)
+
+    def _result(self, article: WikiArticle, score: float) -> SearchResult:
+        return SearchResult(
+            title=article.title,
+            url=article.url,
+            snippet=snippet_of(article.extract, self.config.snippet_chars),
+            score=round(float(score), 6),
+            doc_id=article.title,
+            source=SOURCE,
+        )
+
+    # --- index building ----------------------------------------------------------------------------------------
+
+    def _load_or_build_bm25(self, corpus: WikiCorpus) -> FieldedBM25:
+        _, stem_tag = make_stemmer()
+        directory = self.cache_root() / f"bm25-{corpus.sha256[:16]}-f{INDEX_FORMAT}-{stem_tag}"
+        expect = {"n_docs": len(corpus), "corpus_sha256": corpus.sha256}
+        index = FieldedBM25.load(directory, expect=expect)
+        if index is not None:
+            log.debug("Loaded BM25 index from %s", directory)
+            return index
+        shutil.rmtree(directory, ignore_errors=True)  # stale or broken: replace it
+        log.info("Building the BM25 index over %d articles (once; cached in %s)", len(corpus), directory)
+        titles = [a.title for a in corpus.articles]
+        bodies = [f"{a.title}. {a.description}. {a.extract}" for a in corpus.articles]
+        index = FieldedBM25.build(titles, bodies, show_progress=self.config.show_progress)
+        index.save(directory, extra_meta={"corpus_sha256": corpus.sha256})
+        return index
+
+    def _load_or_build_vectors(self, corpus: WikiCorpus) -> np.ndarray:
+        assert self.embedder is not None
+        model = hashlib.sha256(embedder_id(self.embedder).encode()).hexdigest()[:12]
+        file = self.cache_root() / f"vectors-{corpus.sha256[:16]}-{model}.npy"
+        if file.is_file():
+            try:
+                vectors = np.load(file, allow_pickle=False)
+                if vectors.ndim == 2 and vectors.shape[0] == len(corpus) and vectors.dtype == np.float32:
+                    return vectors
+                log.warning("Cached vectors %s have shape %s; rebuilding", file, vectors.shape)
+            except (OSError, ValueError) as err:
+                log.warning("Cached vectors %s are unreadable (%s); rebuilding", file, err)
+        texts = [f"{a.title}. {a.description}. {a.extract}"[:_EMBED_CHARS] for a in corpus.articles]
+        parts = []
+        for start in tqdm(
+            range(0, len(texts), _EMBED_BATCH),
+            desc="Embedding wiki articles",
+            unit="batch",
+            disable=not self.config.show_progress,
+        ):
+            parts.append(np.asarray(self.embedder.embed(texts[start : start + _EMBED_BATCH]), dtype=np.float32))
+        vectors = np.ascontiguousarray(np.vstack(parts), dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        vectors /= np.where(norms == 0, 1.0, norms)  # defensive: the protocol promises unit rows
+        file.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{file.name}.", suffix=".npy", dir=file.parent)
+        with os.fdopen(fd, "wb") as handle:
+            np.save(handle, vectors, allow_pickle=False)
+        os.replace(tmp, file)
+        return vectors
