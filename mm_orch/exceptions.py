@@ -115,8 +115,11 @@ class WorkflowNotFoundError(MMOrchError, KeyError):
 class ExecutionError(MMOrchError):
     """A workflow run failed (run-time error).
 
-    Carries ``workflow`` (may be ``None`` for ad-hoc graphs) and ``node`` where known.
+    Carries ``workflow`` (may be ``None`` for ad-hoc graphs), ``node`` where known, and the ``trace_id`` of
+    the failed run once the executor has finished with it.
     """
+
+    trace_id: str | None = None
 
     def __init__(self, message: str, *, workflow: str | None = None, node: str | None = None) -> None:
         super().__init__(message)

@@ -85,7 +85,7 @@ class BaseStep:
         """Do the work: read from ``state``, return ``{output_key: value, ...}``. May be ``async def``."""
         raise NotImplementedError(f"step {self.step_name!r} ({type(self).__name__}) must implement execute()")
 
-    def warm_up(self, runtime: Any) -> None:  # noqa: B027 - optional hook, empty on purpose
+    def warm_up(self, runtime: Any) -> None:
         """Load whatever is heavy (models, indexes) ahead of the first request. Default: nothing."""
 
     def __repr__(self) -> str:

@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["END", "START", "BUILTIN_MERGE_RULES", "GraphNode", "MergeRule", "merge_values"]
+__all__ = ["BUILTIN_MERGE_RULES", "END", "START", "GraphNode", "MergeRule", "merge_values"]
 
 START = "start"
 END = "end"
@@ -83,8 +83,10 @@ def merge_values(rule: MergeRule, key: str, old: Any, new: Any) -> Any:
         return merged
     if rule == "merge":
         if not isinstance(old, dict) or not isinstance(new, dict):
-            raise TypeError(f"merge rule 'merge' for key {key!r} needs dicts, got {type(old).__name__} "
-                            f"and {type(new).__name__}; use 'append' or 'last' for other values")
+            raise TypeError(
+                f"merge rule 'merge' for key {key!r} needs dicts, got {type(old).__name__} "
+                f"and {type(new).__name__}; use 'append' or 'last' for other values"
+            )
         return {**old, **new}
     if rule == "sum":
         return old + new
@@ -92,5 +94,7 @@ def merge_values(rule: MergeRule, key: str, old: Any, new: Any) -> Any:
         return max(old, new)
     if rule == "min":
         return min(old, new)
-    raise ValueError(f"unknown merge rule {rule!r} for key {key!r}; use one of {', '.join(BUILTIN_MERGE_RULES)}"
-                     " or a callable(old, new)")
+    raise ValueError(
+        f"unknown merge rule {rule!r} for key {key!r}; use one of {', '.join(BUILTIN_MERGE_RULES)}"
+        " or a callable(old, new)"
+    )

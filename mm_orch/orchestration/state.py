@@ -30,7 +30,7 @@ def _refuse(kind: str) -> NoReturn:
     )
 
 
-class ReadOnlyDict(dict):  # type: ignore[type-arg]
+class ReadOnlyDict(dict[Any, Any]):
     """A ``dict`` whose mutating methods raise :class:`StateMutationError`. ``copy()`` gives a plain dict."""
 
     __slots__ = ()
@@ -41,7 +41,7 @@ class ReadOnlyDict(dict):  # type: ignore[type-arg]
     def __delitem__(self, key: Any) -> None:
         _refuse("dict")
 
-    def __ior__(self, other: Any) -> ReadOnlyDict:
+    def __ior__(self, other: Any) -> ReadOnlyDict:  # type: ignore[misc]
         _refuse("dict")
 
     def clear(self) -> None:
@@ -69,7 +69,7 @@ class ReadOnlyDict(dict):  # type: ignore[type-arg]
         return (_rebuild_dict, (dict(self),))
 
 
-class ReadOnlyList(list):  # type: ignore[type-arg]
+class ReadOnlyList(list[Any]):
     """A ``list`` whose mutating methods raise :class:`StateMutationError`. ``copy()`` gives a plain list."""
 
     __slots__ = ()
@@ -80,10 +80,10 @@ class ReadOnlyList(list):  # type: ignore[type-arg]
     def __delitem__(self, index: Any) -> None:
         _refuse("list")
 
-    def __iadd__(self, other: Any) -> ReadOnlyList:  # type: ignore[override,misc]
+    def __iadd__(self, other: Any) -> ReadOnlyList:  # type: ignore[misc]
         _refuse("list")
 
-    def __imul__(self, other: Any) -> ReadOnlyList:  # type: ignore[override,misc]
+    def __imul__(self, other: Any) -> ReadOnlyList:  # type: ignore[misc]
         _refuse("list")
 
     def append(self, value: Any) -> None:
@@ -181,17 +181,19 @@ class State(Mapping[str, Any]):
         self._absorb(values)
 
     def _absorb(self, updates: Mapping[str, Any]) -> None:
-        opaque = set(self._opaque)
+        data, opaque = self._data, self._opaque
+        changed: set[str] | None = None
         for key, value in updates.items():
-            if not isinstance(key, str):
+            if type(key) is not str:
                 raise TypeError(f"state keys must be strings, got {key!r} ({type(key).__name__})")
             frozen = freeze(value)
-            self._data[key] = frozen
-            if _is_frozen(frozen) or isinstance(frozen, tuple):
-                opaque.discard(key)
-            else:
-                opaque.add(key)
-        self._opaque = frozenset(opaque)
+            data[key] = frozen
+            is_opaque = not (_is_frozen(frozen) or isinstance(frozen, tuple))
+            if is_opaque != (key in opaque):
+                changed = set(opaque) if changed is None else changed
+                changed.add(key) if is_opaque else changed.discard(key)
+                opaque = frozenset(changed)
+        self._opaque = opaque
 
     def __getitem__(self, key: str) -> Any:
         try:
