@@ -52,7 +52,7 @@ def tokenize(
     out = bm25s.tokenize(
         list(texts), stopwords="en", stemmer=stemmer, return_ids=False, show_progress=show_progress
     )
-    return [list(doc) for doc in out]  # type: ignore[union-attr]
+    return [list(doc) for doc in out]
 
 
 class FieldedBM25:
