@@ -32,9 +32,13 @@ class StepTrace(_Record):
     attempts: int = Field(default=1, description="Calls made, retries included.")
     error_type: str | None = Field(default=None, description="Exception class name when the node failed.")
     error_message: str | None = None
-    used_fallback: bool = Field(default=False, description="True when the node's fallback step produced the output.")
+    used_fallback: bool = Field(
+        default=False, description="True when the node's fallback step produced the output."
+    )
     model_loads: list[str] = Field(default_factory=list, description="Models loaded while this node ran.")
-    tokens: int = Field(default=0, description="Tokens generated while this node ran, where the runtime counts them.")
+    tokens: int = Field(
+        default=0, description="Tokens generated while this node ran, where the runtime counts them."
+    )
 
 
 class Citation(_Record):
