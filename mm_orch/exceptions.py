@@ -146,6 +146,8 @@ class StepExecutionError(ExecutionError, RuntimeError):
         super().__init__(f"Step {step!r} failed{where}: {message}", workflow=workflow, node=node)
         self.step = step
         self.cause = cause
+        if cause is not None:
+            self.__cause__ = cause
 
 
 class MissingInputError(StepExecutionError):

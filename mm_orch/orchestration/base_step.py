@@ -13,11 +13,27 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 from mm_orch.orchestration.state import State
 
-__all__ = ["BaseStep"]
+__all__ = ["BaseStep", "check_declared_keys"]
+
+_KEY_ATTRS = ("input_keys", "output_keys", "optional_input_keys", "optional_output_keys")
+
+
+def check_declared_keys(step: Any, label: str) -> None:
+    """Refuse key declarations that are not sequences of strings (a bare string is the usual slip)."""
+    for attr in _KEY_ATTRS:
+        value = getattr(step, attr, ())
+        if isinstance(value, property):  # declared per instance; checked again when registered
+            continue
+        if isinstance(value, str):
+            raise TypeError(
+                f"{label}.{attr} must be a list of state key names, not a string; write {attr} = [{value!r}]"
+            )
+        if not isinstance(value, list | tuple | frozenset | set) or not all(isinstance(k, str) for k in value):
+            raise TypeError(f"{label}.{attr} must be a list of strings, got {value!r}")
 
 
 class BaseStep:
@@ -35,13 +51,13 @@ class BaseStep:
     - ``run_in_thread``: run a blocking synchronous ``execute`` in a worker thread under the async executor.
     """
 
-    name: ClassVar[str] = ""
-    description: ClassVar[str] = ""
-    input_keys: ClassVar[Sequence[str]] = ()
-    output_keys: ClassVar[Sequence[str]] = ()
-    optional_input_keys: ClassVar[Sequence[str]] = ()
-    optional_output_keys: ClassVar[Sequence[str]] = ()
-    required_capabilities: ClassVar[Sequence[str]] = ()
+    name: str = ""
+    description: str = ""
+    input_keys: Sequence[str] = ()
+    output_keys: Sequence[str] = ()
+    optional_input_keys: Sequence[str] = ()
+    optional_output_keys: Sequence[str] = ()
+    required_capabilities: Sequence[str] = ()
     model_name: str = "default"
     timeout_s: float | None = None
     retries: int = 0
@@ -51,15 +67,7 @@ class BaseStep:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        for attr in ("input_keys", "output_keys", "optional_input_keys", "optional_output_keys"):
-            value = getattr(cls, attr)
-            if isinstance(value, str):
-                raise TypeError(
-                    f"{cls.__name__}.{attr} must be a list of state key names, not a string; "
-                    f"write {attr} = [{value!r}]"
-                )
-            if not all(isinstance(k, str) for k in value):
-                raise TypeError(f"{cls.__name__}.{attr} must contain only strings, got {value!r}")
+        check_declared_keys(cls, cls.__name__)
 
     @property
     def is_async(self) -> bool:

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Iterator
 
 from mm_orch.exceptions import RegistrationError, StepNotFoundError, format_options
-from mm_orch.orchestration.base_step import BaseStep
+from mm_orch.orchestration.base_step import BaseStep, check_declared_keys
 
 __all__ = ["StepRegistry"]
 
@@ -43,6 +43,7 @@ class StepRegistry:
                 f"cannot register {instance!r}: steps must be BaseStep instances (subclass "
                 f"mm_orch.orchestration.BaseStep, or wrap a plain function with LegacyWorkflowAdapter)"
             )
+        check_declared_keys(instance, repr(instance))
         name = name or instance.step_name
         with self._lock:
             if name in self._steps and not replace and self._steps[name] is not instance:
