@@ -9,6 +9,7 @@ loop under :meth:`run`, which keeps the in-process path cheap.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import threading
 import time
@@ -29,6 +30,18 @@ __all__ = ["GraphExecutor", "RunResult"]
 
 T = TypeVar("T")
 _MISSING = object()
+# Trace ids: a random per-process prefix and a counter. Unique across processes without a syscall per run
+# (os.urandom per call measured ~20 us here); ids need to be unique, not secret.
+_ID_PREFIX = os.urandom(8).hex()
+_ID_COUNTER = itertools.count()
+
+
+def _reseed_ids() -> None:
+    global _ID_PREFIX, _ID_COUNTER
+    _ID_PREFIX, _ID_COUNTER = os.urandom(8).hex(), itertools.count()
+
+
+os.register_at_fork(after_in_child=_reseed_ids)
 _Batch = list[str]
 _Results = list[tuple[str, Mapping[str, Any]]]
 
@@ -214,7 +227,7 @@ class GraphExecutor:
         error: BaseException | None,
     ) -> RunResult:
         latency_ms = (time.perf_counter() - t0) * 1000.0
-        trace_id = str((trace_context or {}).get("trace_id") or os.urandom(16).hex())
+        trace_id = str((trace_context or {}).get("trace_id") or f"{_ID_PREFIX}{next(_ID_COUNTER):016x}")
         trace = None
         if traced:
             trace = build_trace(

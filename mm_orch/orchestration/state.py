@@ -205,6 +205,12 @@ class State(Mapping[str, Any]):
             return copy.deepcopy(value)
         return value
 
+    def get(self, key: str, default: Any = None) -> Any:
+        """``state[key]`` when present, else ``default``."""
+        if key not in self._data:
+            return default
+        return self[key]
+
     def __contains__(self, key: object) -> bool:
         return key in self._data
 
