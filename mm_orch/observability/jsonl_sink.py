@@ -18,6 +18,8 @@ import threading
 import time
 from pathlib import Path
 
+import pydantic_core
+
 from mm_orch.exceptions import TracingError
 from mm_orch.observability.records import WorkflowTrace
 
@@ -50,7 +52,11 @@ class JsonlSink:
 
     def write(self, trace: WorkflowTrace) -> None:
         """Append ``trace`` as one line. Raises :class:`TracingError` if the file cannot be written."""
-        line = trace.model_dump_json().encode() + b"\n"
+        self.write_line(pydantic_core.to_json(trace))
+
+    def write_line(self, record_json: bytes) -> None:
+        """Append one record already serialised as JSON (no newline) as one line."""
+        line = record_json + b"\n"
         with self._lock:
             if self._fd is None:
                 raise TracingError(f"The JSONL sink for {str(self.path)!r} is closed; create a new Tracer.")

@@ -17,7 +17,8 @@ TRACE_SCHEMA_VERSION = 1
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # NaN/Infinity are written as JSON constants (not null) so every record survives a JSONL round trip.
+    model_config = ConfigDict(extra="forbid", ser_json_inf_nan="constants")
 
 
 class StepTrace(_Record):

@@ -29,6 +29,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self
 
+import pydantic_core
 from pydantic import BaseModel, ConfigDict, Field
 
 from mm_orch.exceptions import TracingError
@@ -166,7 +167,7 @@ class Tracer:
     def write(self, trace: WorkflowTrace) -> None:
         """Hand a finished run to every enabled sink. Thread-safe; does not fail on sink I/O errors (see module).
 
-        The tracer takes ownership of ``trace``: do not change it afterwards.
+        The record is serialised before this returns, so later changes to ``trace`` are not recorded.
         """
         if not isinstance(trace, WorkflowTrace):
             raise TracingError(
@@ -175,13 +176,14 @@ class Tracer:
             )
         if self._closed:
             raise TracingError("This Tracer is closed; records can no longer be written. Create a new Tracer.")
+        record_json = pydantic_core.to_json(trace)  # one serialisation for both sinks; a snapshot of the record
         if self._jsonl is not None:
             try:
-                self._jsonl.write(trace)
+                self._jsonl.write_line(record_json)
             except TracingError as err:
                 self._note_error(str(err), jsonl_dropped=True)
         if self._parquet is not None:
-            self._parquet.write(trace)
+            self._parquet.write_json(record_json)
         with self._lock:
             self._written += 1
 
