@@ -3,8 +3,10 @@
 A document's score is ``bm25(body) + title_weight * bm25(title)``: a query word that appears in the title counts
 again, so "What is Python?" ranks articles *named* Python above articles that merely mention it.
 
-Tokenisation is bm25s's (scikit-learn style word regex, lower case) with bm25s's English stopword list and the
-Snowball English stemmer from PyStemmer when it is installed (a missing PyStemmer only disables stemming).
+Tokenisation is bm25s's (scikit-learn style word regex, lower case) with bm25s's extended English stopword list
+(which also drops question words such as "who" and "what", so "Who wrote Hamlet?" does not rank "Doctor Who")
+plus a few request verbs, and the Snowball English stemmer from PyStemmer when it is installed (a missing
+PyStemmer only disables stemming).
 
 On disk an index is a directory holding bm25s's own files (``.npy`` arrays saved with ``allow_pickle=False`` and
 JSON vocab/params) for each field, plus ``meta.json``; loading passes ``allow_pickle=False`` so nothing is ever
@@ -24,15 +26,17 @@ from pathlib import Path
 
 import bm25s
 import numpy as np
+from bm25s.stopwords import STOPWORDS_EN_PLUS
 
 from mm_orch.tools.errors import SearchError
 
-__all__ = ["INDEX_FORMAT", "FieldedBM25", "make_stemmer", "tokenize"]
+__all__ = ["INDEX_FORMAT", "STOPWORDS", "FieldedBM25", "make_stemmer", "tokenize"]
 
 log = logging.getLogger(__name__)
 
-INDEX_FORMAT = 1  # bump when tokenisation or the on-disk layout changes: old caches are then rebuilt
+INDEX_FORMAT = 2  # bump when tokenisation or the on-disk layout changes: old caches are then rebuilt
 _FIELDS = ("title", "body")
+STOPWORDS = sorted({*STOPWORDS_EN_PLUS, "whose", "tell", "explain", "describe"})
 
 
 def make_stemmer() -> tuple[Callable[[list[str]], list[str]] | None, str]:
@@ -50,7 +54,7 @@ def tokenize(
 ) -> list[list[str]]:
     """Tokens of each text: lower case, English stopwords removed, stemmed when a stemmer is given."""
     out = bm25s.tokenize(
-        list(texts), stopwords="en", stemmer=stemmer, return_ids=False, show_progress=show_progress
+        list(texts), stopwords=STOPWORDS, stemmer=stemmer, return_ids=False, show_progress=show_progress
     )
     return [list(doc) for doc in out]
 
