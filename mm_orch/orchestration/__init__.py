@@ -4,6 +4,8 @@ from mm_orch.orchestration.base_step import BaseStep
 from mm_orch.orchestration.compiler import CompiledGraph, compile_graph
 from mm_orch.orchestration.executor import GraphExecutor, RunResult
 from mm_orch.orchestration.graph_node import END, START, GraphNode, MergeRule
+from mm_orch.orchestration.runtime import ModelProvider, Runtime
+from mm_orch.orchestration.sessions import SessionStore
 from mm_orch.orchestration.state import ReadOnlyDict, ReadOnlyList, State
 
 __all__ = [
@@ -14,9 +16,12 @@ __all__ = [
     "GraphExecutor",
     "GraphNode",
     "MergeRule",
+    "ModelProvider",
     "ReadOnlyDict",
     "ReadOnlyList",
     "RunResult",
+    "Runtime",
+    "SessionStore",
     "State",
     "compile_graph",
 ]

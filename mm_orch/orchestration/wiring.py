@@ -1,0 +1,125 @@
+"""The default Phase B wiring: built-in steps by import path, workflows from YAML, the offline runtime.
+
+This is a composition root: it names the built-in steps only as import-path strings (``"module:attr"``, the
+way Serve's import_path works), so a user's own steps plug in the same way and the engine packages never
+import the top-level ``steps`` package.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from mm_orch.exceptions import ConfigError
+from mm_orch.orchestration.base_step import BaseStep
+from mm_orch.orchestration.runtime import Runtime
+from mm_orch.registries.step_registry import StepRegistry
+from mm_orch.registries.tool_registry import ToolRegistry
+from mm_orch.registries.workflow_registry import WorkflowRegistry
+
+__all__ = [
+    "DEFAULT_STEP_SOURCES",
+    "build_default_runtime",
+    "build_default_workflow_registry",
+    "build_step_registry",
+    "import_object",
+    "project_root",
+    "resolve_project_path",
+]
+
+DEFAULT_STEP_SOURCES: tuple[str, ...] = ("steps:BUILTIN_STEPS",)
+PROJECT_ROOT_ENV = "MM_ORCH_ROOT"
+
+
+def project_root() -> Path:
+    """Where config/ lives: $MM_ORCH_ROOT, else the current directory if it has config/, else the checkout."""
+    env = os.environ.get(PROJECT_ROOT_ENV)
+    if env:
+        return Path(env)
+    if (Path.cwd() / "config" / "workflows").is_dir():
+        return Path.cwd()
+    return Path(__file__).resolve().parents[2]
+
+
+def resolve_project_path(path: str | Path) -> Path:
+    """An absolute path as given, else relative to :func:`project_root`."""
+    path = Path(path)
+    return path if path.is_absolute() else project_root() / path
+
+
+def import_object(path: str) -> Any:
+    """Import ``"package.module:attribute"`` (or ``"package.module.attribute"``)."""
+    module_name, _, attr = path.partition(":") if ":" in path else path.rpartition(".")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(
+            f"cannot import {module_name!r} (from {path!r}): {exc}. Check the import path and "
+            f"that the package is installed."
+        ) from exc
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise ConfigError(f"module {module_name!r} has no attribute {attr!r} (from {path!r})") from None
+
+
+def build_step_registry(sources: Iterable[str] = DEFAULT_STEP_SOURCES) -> StepRegistry:
+    """A StepRegistry holding every step the sources name (each a step, a step class, or a list of them)."""
+    registry = StepRegistry()
+    for source in sources:
+        found = import_object(source)
+        items: Sequence[Any] = found if isinstance(found, list | tuple) else [found]
+        for item in items:
+            if not (isinstance(item, BaseStep) or (isinstance(item, type) and issubclass(item, BaseStep))):
+                raise ConfigError(f"{source!r} yielded {item!r}, which is not a BaseStep or BaseStep subclass")
+            registry.register(item)
+    return registry
+
+
+def build_default_workflow_registry(
+    step_registry: StepRegistry | None = None, workflows_dir: str | Path = "config/workflows"
+) -> WorkflowRegistry:
+    """The built-in workflows (config/workflows/*.yaml) over the built-in steps."""
+    registry = WorkflowRegistry(step_registry or build_step_registry())
+    directory = resolve_project_path(workflows_dir)
+    if not directory.is_dir():
+        raise ConfigError(
+            f"workflow directory {directory} does not exist; set MM_ORCH_ROOT to the project "
+            f"root or point workflows_dir at the folder of workflow YAML files"
+        )
+    registry.load_dir(directory)
+    return registry
+
+
+def build_default_runtime(
+    *,
+    tools_config: Any = None,
+    models_config: Any = None,
+    settings: dict[str, Any] | None = None,
+) -> Runtime:
+    """The offline runtime: the shared model manager and the default tools (nothing loads until used)."""
+    from mm_orch.models import ModelManager, get_model_manager
+    from mm_orch.tools import default_tools
+
+    manager = get_model_manager() if models_config is None else ModelManager.from_config(models_config)
+    embedder = _LazyEmbedder(manager)
+    tools = ToolRegistry()
+    for name, (tool, metadata) in default_tools(tools_config, embedder=embedder).items():
+        tools.register(name, tool, metadata)
+    return Runtime(model_manager=manager, tools=tools, settings=dict(settings or {}))
+
+
+class _LazyEmbedder:
+    """Defers the embedding model load to the first ``embed`` call (tools are built before models load)."""
+
+    def __init__(self, manager: Any) -> None:
+        self._manager = manager
+
+    def embed(self, texts: list[str]) -> Any:
+        return self._manager.get_model("embedder").embed(texts)
+
+    async def aembed(self, texts: list[str]) -> Any:
+        return await self._manager.get_model("embedder").aembed(texts)
