@@ -13,6 +13,7 @@ processes share a file, leave rotation off or give each process its own file.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import threading
 import time
@@ -95,8 +96,16 @@ class JsonlSink:
     def flush(self) -> None:
         """Push written lines to stable storage (``fsync``); lines are visible to readers as soon as written."""
         with self._lock:
-            if self._fd is not None:
+            if self._fd is None:
+                return
+            try:
                 os.fsync(self._fd)
+            except OSError as err:
+                if err.errno != errno.EINVAL:  # EINVAL: a pipe or device, nothing to sync
+                    raise TracingError(
+                        f"Syncing the JSONL trace file {str(self.path)!r} failed: {err.strerror}. "
+                        "Check the disk holding the trace folder."
+                    ) from err
 
     def close(self) -> None:
         """Close the file; idempotent."""
