@@ -2,7 +2,7 @@
 
 Each row: query, workflow (label), mode, has_collection, has_documents, history_turns, group, split.
 ``group`` names the template (or hand-written line) a row came from; the held-out ``test`` split holds whole
-groups, so evaluation measures requests phrased in ways the model never saw. Run:
+templates, so evaluation measures requests phrased in ways the model never saw. Run:
 ``python data/router/make_bootstrap.py`` (deterministic).
 """
 
@@ -14,67 +14,241 @@ import random
 from pathlib import Path
 
 OUT = Path(__file__).with_name("bootstrap.jsonl")
+PER_TEMPLATE = 7  # rows per template: more would let a few phrasings dominate training and the held-out split
 rng = random.Random(20260601)
 
 TOPICS = [
-    "photosynthesis", "the French Revolution", "compound interest", "plate tectonics", "the immune system",
-    "supply and demand", "black holes", "the water cycle", "machine learning", "the Cold War", "climate change",
-    "the Pythagorean theorem", "DNA replication", "inflation", "the Roman Republic", "electric circuits",
-    "probability", "the human heart", "volcanoes", "the Renaissance", "recursion in programming", "vaccines",
-    "the stock market", "ocean tides", "Shakespeare's sonnets", "the periodic table", "gravity",
-    "the Industrial Revolution", "nutrition labels", "quantum computing", "coral reefs", "the printing press",
-    "sleep", "antibiotics", "bees", "the Silk Road", "solar panels", "the blockchain", "tariffs", "glaciers",
+    "photosynthesis",
+    "the French Revolution",
+    "compound interest",
+    "plate tectonics",
+    "the immune system",
+    "supply and demand",
+    "black holes",
+    "the water cycle",
+    "machine learning",
+    "the Cold War",
+    "climate change",
+    "the Pythagorean theorem",
+    "DNA replication",
+    "inflation",
+    "the Roman Republic",
+    "electric circuits",
+    "probability",
+    "the human heart",
+    "volcanoes",
+    "the Renaissance",
+    "recursion in programming",
+    "vaccines",
+    "the stock market",
+    "ocean tides",
+    "Shakespeare's sonnets",
+    "the periodic table",
+    "gravity",
+    "the Industrial Revolution",
+    "nutrition labels",
+    "quantum computing",
+    "coral reefs",
+    "the printing press",
+    "sleep",
+    "antibiotics",
+    "bees",
+    "the Silk Road",
+    "solar panels",
+    "the blockchain",
+    "tariffs",
+    "glaciers",
 ]
-COUNTRIES = ["France", "Japan", "Brazil", "Kenya", "Canada", "Australia", "Norway", "Egypt", "Peru", "Vietnam",
-             "Portugal", "Mongolia", "Chile", "Ghana", "Finland", "Thailand"]
-PEOPLE = ["Marie Curie", "Isaac Newton", "Ada Lovelace", "Nelson Mandela", "Frida Kahlo", "Albert Einstein",
-          "Leonardo da Vinci", "Charles Darwin", "Nikola Tesla", "Jane Austen", "Mahatma Gandhi", "Alan Turing"]
-THINGS = ["the Eiffel Tower", "the Golden Gate Bridge", "the Sydney Opera House", "the Great Wall",
-          "the Panama Canal", "the first iPhone", "the Hubble telescope", "the Berlin Wall", "the Titanic",
-          "the Statue of Liberty", "Windows 95", "the Channel Tunnel"]
-WORKS = ["Pride and Prejudice", "The Starry Night", "Inception", "Moby-Dick", "Bohemian Rhapsody", "Don Quixote",
-         "The Godfather", "One Hundred Years of Solitude", "Thriller", "Hamlet"]
-CLAIMS = ["coffee stunts growth", "we only use ten percent of our brains", "cracking knuckles causes arthritis",
-          "goldfish have a three second memory", "sugar makes kids hyperactive", "lightning never strikes twice",
-          "the Great Wall is visible from space", "vitamin C prevents colds", "bulls hate the colour red",
-          "bats are blind", "eating carrots improves night vision", "humans have five senses"]
-DOCS = ["contract", "lease", "meeting notes", "quarterly report", "employee handbook", "research paper",
-        "slides", "policy document", "transcript", "spec", "invoice", "grant proposal"]
-DOC_QS = ["what is the notice period", "who is responsible for maintenance", "what were the action items",
-          "what was the revenue growth", "how many vacation days do new hires get", "what sample size was used",
-          "what is the main recommendation", "when does the warranty expire", "what are the payment terms",
-          "which risks were flagged", "what deadline was agreed", "what budget was approved"]
-CHAT_TOPICS = ["my cat", "rainy Mondays", "a first date", "my grandmother's garden", "moving to a new city",
-               "the ocean at night", "my best friend's wedding", "autumn leaves", "a lost umbrella", "coffee"]
+COUNTRIES = [
+    "France",
+    "Japan",
+    "Brazil",
+    "Kenya",
+    "Canada",
+    "Australia",
+    "Norway",
+    "Egypt",
+    "Peru",
+    "Vietnam",
+    "Portugal",
+    "Mongolia",
+    "Chile",
+    "Ghana",
+    "Finland",
+    "Thailand",
+]
+PEOPLE = [
+    "Marie Curie",
+    "Isaac Newton",
+    "Ada Lovelace",
+    "Nelson Mandela",
+    "Frida Kahlo",
+    "Albert Einstein",
+    "Leonardo da Vinci",
+    "Charles Darwin",
+    "Nikola Tesla",
+    "Jane Austen",
+    "Mahatma Gandhi",
+    "Alan Turing",
+]
+THINGS = [
+    "the Eiffel Tower",
+    "the Golden Gate Bridge",
+    "the Sydney Opera House",
+    "the Great Wall",
+    "the Panama Canal",
+    "the first iPhone",
+    "the Hubble telescope",
+    "the Berlin Wall",
+    "the Titanic",
+    "the Statue of Liberty",
+    "Windows 95",
+    "the Channel Tunnel",
+]
+WORKS = [
+    "Pride and Prejudice",
+    "The Starry Night",
+    "Inception",
+    "Moby-Dick",
+    "Bohemian Rhapsody",
+    "Don Quixote",
+    "The Godfather",
+    "One Hundred Years of Solitude",
+    "Thriller",
+    "Hamlet",
+]
+CLAIMS = [
+    "coffee stunts growth",
+    "we only use ten percent of our brains",
+    "cracking knuckles causes arthritis",
+    "goldfish have a three second memory",
+    "sugar makes kids hyperactive",
+    "lightning never strikes twice",
+    "the Great Wall is visible from space",
+    "vitamin C prevents colds",
+    "bulls hate the colour red",
+    "bats are blind",
+    "eating carrots improves night vision",
+    "humans have five senses",
+]
+DOCS = [
+    "contract",
+    "lease",
+    "meeting notes",
+    "quarterly report",
+    "employee handbook",
+    "research paper",
+    "slides",
+    "policy document",
+    "transcript",
+    "spec",
+    "invoice",
+    "grant proposal",
+]
+DOC_QS = [
+    "what is the notice period",
+    "who is responsible for maintenance",
+    "what were the action items",
+    "what was the revenue growth",
+    "how many vacation days do new hires get",
+    "what sample size was used",
+    "what is the main recommendation",
+    "when does the warranty expire",
+    "what are the payment terms",
+    "which risks were flagged",
+    "what deadline was agreed",
+    "what budget was approved",
+]
+CHAT_TOPICS = [
+    "my cat",
+    "rainy Mondays",
+    "a first date",
+    "my grandmother's garden",
+    "moving to a new city",
+    "the ocean at night",
+    "my best friend's wedding",
+    "autumn leaves",
+    "a lost umbrella",
+    "coffee",
+]
 
 # (group, workflow, context, [templates]); context keys: mode, has_collection, has_documents, history_turns
 T: list[tuple[str, str, dict[str, object], list[str]]] = [
     # ---------------- search_qa: open questions that need reading several sources
-    ("sq-how", "search_qa", {}, ["How did {topic} change the way people live?",
-                                  "What led to {topic} becoming so important?"]),
-    ("sq-state", "search_qa", {}, ["Where does research on {topic} stand these days?",
-                                    "What has changed recently around {topic}?"]),
-    ("sq-debate", "search_qa", {}, ["What are people arguing about when it comes to {topic}?",
-                                     "Why is {topic} controversial?"]),
-    ("sq-country", "search_qa", {}, ["How does healthcare work in {country}?",
-                                      "What is daily life like for students in {country}?",
-                                      "Why has the economy of {country} grown the way it has?"]),
-    ("sq-person", "search_qa", {}, ["What made {person} influential?",
-                                     "How did {person} spend the last years of their life?"]),
+    (
+        "sq-how",
+        "search_qa",
+        {},
+        ["How did {topic} change the way people live?", "What led to {topic} becoming so important?"],
+    ),
+    (
+        "sq-state",
+        "search_qa",
+        {},
+        ["Where does research on {topic} stand these days?", "What has changed recently around {topic}?"],
+    ),
+    (
+        "sq-debate",
+        "search_qa",
+        {},
+        ["What are people arguing about when it comes to {topic}?", "Why is {topic} controversial?"],
+    ),
+    (
+        "sq-country",
+        "search_qa",
+        {},
+        [
+            "How does healthcare work in {country}?",
+            "What is daily life like for students in {country}?",
+            "Why has the economy of {country} grown the way it has?",
+        ],
+    ),
+    (
+        "sq-person",
+        "search_qa",
+        {},
+        ["What made {person} influential?", "How did {person} spend the last years of their life?"],
+    ),
     ("sq-mech", "search_qa", {}, ["How does {topic} actually work?", "What goes on behind {topic}?"]),
-    ("sq-impact", "search_qa", {}, ["What impact did {thing} have on its city?",
-                                     "Was {thing} considered a success when it opened?"]),
-    ("sq-advice", "search_qa", {}, ["Is it worth switching to {topic} for a small business?",
-                                     "What should I know before getting into {topic}?"]),
-    ("sq-compare", "search_qa", {}, ["How do {country} and {country2} differ in their approach to schooling?",
-                                      "Compare public transport in {country} and {country2}."]),
+    (
+        "sq-impact",
+        "search_qa",
+        {},
+        ["What impact did {thing} have on its city?", "Was {thing} considered a success when it opened?"],
+    ),
+    (
+        "sq-advice",
+        "search_qa",
+        {},
+        [
+            "Is it worth switching to {topic} for a small business?",
+            "What should I know before getting into {topic}?",
+        ],
+    ),
+    (
+        "sq-compare",
+        "search_qa",
+        {},
+        [
+            "How do {country} and {country2} differ in their approach to schooling?",
+            "Compare public transport in {country} and {country2}.",
+        ],
+    ),
     # near-miss with rag: same questions without attached material
     ("sq-docnear", "search_qa", {}, ["In a typical {doc}, {docq}?", "Usually in a {doc}, {docq}?"]),
     # ---------------- search_qa_fast: single facts, short
-    ("sf-capital", "search_qa_fast", {}, ["capital of {country}", "{country} capital?",
-                                           "What's the capital city of {country}?"]),
-    ("sf-born", "search_qa_fast", {}, ["When was {person} born?", "{person} birth year",
-                                        "year {person} was born"]),
+    (
+        "sf-capital",
+        "search_qa_fast",
+        {},
+        ["capital of {country}", "{country} capital?", "What's the capital city of {country}?"],
+    ),
+    (
+        "sf-born",
+        "search_qa_fast",
+        {},
+        ["When was {person} born?", "{person} birth year", "year {person} was born"],
+    ),
     ("sf-height", "search_qa_fast", {}, ["How tall is {thing}?", "height of {thing}", "{thing} height in meters"]),
     ("sf-currency", "search_qa_fast", {}, ["currency used in {country}", "What money do they use in {country}?"]),
     ("sf-author", "search_qa_fast", {}, ["Who made {work}?", "{work} release year", "who created {work}"]),
@@ -82,109 +256,293 @@ T: list[tuple[str, str, dict[str, object], list[str]]] = [
     ("sf-open", "search_qa_fast", {}, ["When did {thing} open?", "{thing} opening date"]),
     ("sf-lang", "search_qa_fast", {}, ["official language of {country}", "What do they speak in {country}?"]),
     # ---------------- search_qa_strict_citations: evidence demanded, often without the word "cite"
-    ("sc-claim", "search_qa_strict_citations", {}, ["Is it actually true that {claim}?",
-                                                      "People say {claim}. Is that backed by anything?",
-                                                      "Does research support the idea that {claim}?"]),
-    ("sc-report", "search_qa_strict_citations", {}, [
-        "I'm writing a report on {topic}; give me facts I can attribute to where they came from.",
-        "For my thesis I need statements about {topic} that point to their origin.",
-    ]),
-    ("sc-stats", "search_qa_strict_citations", {}, [
-        "What percentage of {country}'s electricity is renewable, and where does that figure come from?",
-        "Give me the official unemployment rate for {country} with the publishing agency.",
-    ]),
-    ("sc-medical", "search_qa_strict_citations", {}, [
-        "What do clinical trials say about {topic} and health?",
-        "Only tell me what's established in the literature about {topic}.",
-    ]),
-    ("sc-nohallu", "search_qa_strict_citations", {}, [
-        "Don't guess: what is known for certain about {person}'s early life, and who documented it?",
-        "Answer only if you can point to where it is written: did {person} really say that famous quote?",
-    ]),
-    ("sc-journalist", "search_qa_strict_citations", {}, [
-        "As a journalist I have to double-check this: {claim}.",
-        "Before I publish, confirm or refute that {claim}, linking to what you relied on.",
-    ]),
-    ("sc-legal", "search_qa_strict_citations", {}, [
-        "Which law in {country} governs data privacy? Point me to the statute itself.",
-        "What does the official guidance in {country} say about {topic}? Quote it.",
-    ]),
+    (
+        "sc-claim",
+        "search_qa_strict_citations",
+        {},
+        [
+            "Is it actually true that {claim}?",
+            "People say {claim}. Is that backed by anything?",
+            "Does research support the idea that {claim}?",
+        ],
+    ),
+    (
+        "sc-report",
+        "search_qa_strict_citations",
+        {},
+        [
+            "I'm writing a report on {topic}; give me facts I can attribute to where they came from.",
+            "For my thesis I need statements about {topic} that point to their origin.",
+        ],
+    ),
+    (
+        "sc-stats",
+        "search_qa_strict_citations",
+        {},
+        [
+            "What percentage of {country}'s electricity is renewable, and where does that figure come from?",
+            "Give me the official unemployment rate for {country} with the publishing agency.",
+        ],
+    ),
+    (
+        "sc-medical",
+        "search_qa_strict_citations",
+        {},
+        [
+            "What do clinical trials say about {topic} and health?",
+            "Only tell me what's established in the literature about {topic}.",
+        ],
+    ),
+    (
+        "sc-nohallu",
+        "search_qa_strict_citations",
+        {},
+        [
+            "Don't guess: what is known for certain about {person}'s early life, and who documented it?",
+            "Answer only if you can point to where it is written: did {person} really say that famous quote?",
+        ],
+    ),
+    (
+        "sc-journalist",
+        "search_qa_strict_citations",
+        {},
+        [
+            "As a journalist I have to double-check this: {claim}.",
+            "Before I publish, confirm or refute that {claim}, linking to what you relied on.",
+        ],
+    ),
+    (
+        "sc-legal",
+        "search_qa_strict_citations",
+        {},
+        [
+            "Which law in {country} governs data privacy? Point me to the statute itself.",
+            "What does the official guidance in {country} say about {topic}? Quote it.",
+        ],
+    ),
     # ---------------- self_ask_search_qa: multi-hop
-    ("sa-when-built", "self_ask_search_qa", {}, [
-        "Who led {country} when {thing} was completed?",
-        "Who was the head of state of {country} in the year {thing} opened?",
-    ]),
-    ("sa-born-same", "self_ask_search_qa", {}, [
-        "Was {person} alive when {thing} was built?",
-        "How old was {person} when {thing} was finished?",
-    ]),
-    ("sa-creator-hop", "self_ask_search_qa", {}, [
-        "Where did the creator of {work} go to school?",
-        "What else did the person behind {work} make?",
-        "In which country was the creator of {work} born?",
-    ]),
-    ("sa-compare", "self_ask_search_qa", {}, [
-        "Who was born first, {person} or {person2}?",
-        "Did {person} and {person2} ever live in the same country?",
-    ]),
-    ("sa-capital-hop", "self_ask_search_qa", {}, [
-        "What is the population of the capital of {country}?",
-        "Which river runs through the capital of {country}?",
-    ]),
-    ("sa-chain", "self_ask_search_qa", {}, [
-        "Which is older, {thing} or {thing2}, and by how many years?",
-        "How many years passed between the opening of {thing} and {thing2}?",
-    ]),
-    ("sa-spouse", "self_ask_search_qa", {}, [
-        "What did {person}'s spouse do for a living?",
-        "Who taught the teacher of {person}?",
-    ]),
+    (
+        "sa-when-built",
+        "self_ask_search_qa",
+        {},
+        [
+            "Who led {country} when {thing} was completed?",
+            "Who was the head of state of {country} in the year {thing} opened?",
+        ],
+    ),
+    (
+        "sa-born-same",
+        "self_ask_search_qa",
+        {},
+        [
+            "Was {person} alive when {thing} was built?",
+            "How old was {person} when {thing} was finished?",
+        ],
+    ),
+    (
+        "sa-creator-hop",
+        "self_ask_search_qa",
+        {},
+        [
+            "Where did the creator of {work} go to school?",
+            "What else did the person behind {work} make?",
+            "In which country was the creator of {work} born?",
+        ],
+    ),
+    (
+        "sa-compare",
+        "self_ask_search_qa",
+        {},
+        [
+            "Who was born first, {person} or {person2}?",
+            "Did {person} and {person2} ever live in the same country?",
+        ],
+    ),
+    (
+        "sa-capital-hop",
+        "self_ask_search_qa",
+        {},
+        [
+            "What is the population of the capital of {country}?",
+            "Which river runs through the capital of {country}?",
+        ],
+    ),
+    (
+        "sa-chain",
+        "self_ask_search_qa",
+        {},
+        [
+            "Which is older, {thing} or {thing2}, and by how many years?",
+            "How many years passed between the opening of {thing} and {thing2}?",
+        ],
+    ),
+    (
+        "sa-spouse",
+        "self_ask_search_qa",
+        {},
+        [
+            "What did {person}'s spouse do for a living?",
+            "Who taught the teacher of {person}?",
+        ],
+    ),
     # ---------------- rag_qa: the user's own documents (context flag or explicit reference)
     ("rq-ctx-docs", "rag_qa", {"has_documents": True}, ["{docq}?", "In short, {docq}?"]),
-    ("rq-ctx-coll", "rag_qa", {"has_collection": True}, [
-        "{docq}?", "Summarize what we know about {topic}.", "What does it say about {topic}?"]),
-    ("rq-mine", "rag_qa", {}, ["In the {doc} I sent you, {docq}?", "Going by my {doc}, {docq}?",
-                                "Check our {doc}: {docq}?"]),
-    ("rq-upload", "rag_qa", {"has_documents": True}, [
-        "Find every mention of {topic} in what I attached.", "Does this cover {topic} at all?"]),
-    ("rq-coll-how", "rag_qa", {"has_collection": True}, [
-        "How do we handle {topic} internally?", "Who on the team owns {topic}?"]),
-    ("rq-near", "rag_qa", {"has_documents": True}, [
-        "How does {topic} actually work?", "Why is {topic} controversial?"]),
+    (
+        "rq-ctx-coll",
+        "rag_qa",
+        {"has_collection": True},
+        ["{docq}?", "Summarize what we know about {topic}.", "What does it say about {topic}?"],
+    ),
+    (
+        "rq-mine",
+        "rag_qa",
+        {},
+        ["In the {doc} I sent you, {docq}?", "Going by my {doc}, {docq}?", "Check our {doc}: {docq}?"],
+    ),
+    (
+        "rq-upload",
+        "rag_qa",
+        {"has_documents": True},
+        ["Find every mention of {topic} in what I attached.", "Does this cover {topic} at all?"],
+    ),
+    (
+        "rq-coll-how",
+        "rag_qa",
+        {"has_collection": True},
+        ["How do we handle {topic} internally?", "Who on the team owns {topic}?"],
+    ),
+    (
+        "rq-near",
+        "rag_qa",
+        {"has_documents": True},
+        ["How does {topic} actually work?", "Why is {topic} controversial?"],
+    ),
     # ---------------- lesson_pack: teaching material, few obvious cues
-    ("lp-class", "lesson_pack", {}, ["I'm covering {topic} with my 9th graders next week. Where do I start?",
-                                     "Put together a 45-minute session on {topic} for twelve-year-olds."]),
-    ("lp-selfstudy", "lesson_pack", {}, ["I want to really get {topic}, building up from zero.",
-                                         "Can you take me through {topic} in stages and check I follow?"]),
-    ("lp-test", "lesson_pack", {}, ["Give me ten questions to see if I understood {topic}.",
-                                    "Make a few problems on {topic} with answers at the end."]),
-    ("lp-plan", "lesson_pack", {}, ["Outline a week-long unit on {topic} with activities.",
-                                    "Design a short course on {topic} for adult learners."]),
-    ("lp-kid", "lesson_pack", {}, ["How would I get my 8-year-old to understand {topic}?",
-                                   "Explain {topic} for a child, then give a small activity to try."]),
-    ("lp-review", "lesson_pack", {}, ["My exam on {topic} is Friday, help me prepare.",
-                                      "Drill me on the key ideas of {topic}."]),
-    ("lp-near", "lesson_pack", {}, ["What are the main ideas of {topic}, with a short exercise for each?",
-                                    "Break {topic} into learning objectives and practice tasks."]),
+    (
+        "lp-class",
+        "lesson_pack",
+        {},
+        [
+            "I'm covering {topic} with my 9th graders next week. Where do I start?",
+            "Put together a 45-minute session on {topic} for twelve-year-olds.",
+        ],
+    ),
+    (
+        "lp-selfstudy",
+        "lesson_pack",
+        {},
+        [
+            "I want to really get {topic}, building up from zero.",
+            "Can you take me through {topic} in stages and check I follow?",
+        ],
+    ),
+    (
+        "lp-test",
+        "lesson_pack",
+        {},
+        [
+            "Give me ten questions to see if I understood {topic}.",
+            "Make a few problems on {topic} with answers at the end.",
+        ],
+    ),
+    (
+        "lp-plan",
+        "lesson_pack",
+        {},
+        [
+            "Outline a week-long unit on {topic} with activities.",
+            "Design a short course on {topic} for adult learners.",
+        ],
+    ),
+    (
+        "lp-kid",
+        "lesson_pack",
+        {},
+        [
+            "How would I get my 8-year-old to understand {topic}?",
+            "Explain {topic} for a child, then give a small activity to try.",
+        ],
+    ),
+    (
+        "lp-review",
+        "lesson_pack",
+        {},
+        ["My exam on {topic} is Friday, help me prepare.", "Drill me on the key ideas of {topic}."],
+    ),
+    (
+        "lp-near",
+        "lesson_pack",
+        {},
+        [
+            "What are the main ideas of {topic}, with a short exercise for each?",
+            "Break {topic} into learning objectives and practice tasks.",
+        ],
+    ),
     # ---------------- chat_generate: conversation, creative, follow-ups
-    ("cg-creative", "chat_generate", {}, ["Write something short and sweet about {chat}.",
-                                          "A few lines of verse about {chat}, please.",
-                                          "Make up a bedtime tale involving {chat}."]),
-    ("cg-mood", "chat_generate", {"mode": "chat"}, ["Honestly I'm not in a great mood today.",
-                                                    "I just got some good news and wanted to tell someone!"]),
-    ("cg-followup", "chat_generate", {"mode": "chat", "history_turns": 3}, [
-        "And what about the second one?", "Why do you say that?", "Can you make it shorter?",
-        "Say that again but friendlier.", "Ok, which of those would you pick?"]),
-    ("cg-followtopic", "chat_generate", {"mode": "chat", "history_turns": 2}, [
-        "What would {person} have thought of that?", "Does that apply to {country} too?"]),
-    ("cg-opinion", "chat_generate", {}, ["Which do you like better, summer or winter?",
-                                         "If you could visit {country} tomorrow, what would you do first?"]),
-    ("cg-rewrite", "chat_generate", {}, ["Turn this into something more polite: 'send me the file now'.",
-                                         "Help me word a message telling my landlord the sink is broken."]),
-    ("cg-play", "chat_generate", {"mode": "chat"}, ["Let's play twenty questions, you think of something.",
-                                                    "Pretend you're a pirate and greet me."]),
-    ("cg-near", "chat_generate", {"mode": "chat", "history_turns": 4}, [
-        "How tall is it again?", "When was that built, you said?"]),
+    (
+        "cg-creative",
+        "chat_generate",
+        {},
+        [
+            "Write something short and sweet about {chat}.",
+            "A few lines of verse about {chat}, please.",
+            "Make up a bedtime tale involving {chat}.",
+        ],
+    ),
+    (
+        "cg-mood",
+        "chat_generate",
+        {"mode": "chat"},
+        ["Honestly I'm not in a great mood today.", "I just got some good news and wanted to tell someone!"],
+    ),
+    (
+        "cg-followup",
+        "chat_generate",
+        {"mode": "chat", "history_turns": 3},
+        [
+            "And what about the second one?",
+            "Why do you say that?",
+            "Can you make it shorter?",
+            "Say that again but friendlier.",
+            "Ok, which of those would you pick?",
+        ],
+    ),
+    (
+        "cg-followtopic",
+        "chat_generate",
+        {"mode": "chat", "history_turns": 2},
+        ["What would {person} have thought of that?", "Does that apply to {country} too?"],
+    ),
+    (
+        "cg-opinion",
+        "chat_generate",
+        {},
+        [
+            "Which do you like better, summer or winter?",
+            "If you could visit {country} tomorrow, what would you do first?",
+        ],
+    ),
+    (
+        "cg-rewrite",
+        "chat_generate",
+        {},
+        [
+            "Turn this into something more polite: 'send me the file now'.",
+            "Help me word a message telling my landlord the sink is broken.",
+        ],
+    ),
+    (
+        "cg-play",
+        "chat_generate",
+        {"mode": "chat"},
+        ["Let's play twenty questions, you think of something.", "Pretend you're a pirate and greet me."],
+    ),
+    (
+        "cg-near",
+        "chat_generate",
+        {"mode": "chat", "history_turns": 4},
+        ["How tall is it again?", "When was that built, you said?"],
+    ),
 ]
 
 HAND: list[tuple[str, str, dict[str, object]]] = [
@@ -210,15 +568,24 @@ HAND: list[tuple[str, str, dict[str, object]]] = [
     ("Fact-check: the Amazon produces 20% of the world's oxygen.", "search_qa_strict_citations", {}),
     ("Which peer-reviewed work measured the effect of screen time on sleep?", "search_qa_strict_citations", {}),
     ("What's the real evidence on whether 5G affects health?", "search_qa_strict_citations", {}),
-    ("Who directed the film that won Best Picture the year Titanic sank... I mean was released?",
-     "self_ask_search_qa", {}),
+    (
+        "Who directed the film that won Best Picture the year Titanic sank... I mean was released?",
+        "self_ask_search_qa",
+        {},
+    ),
     ("What language is spoken in the country where the Mona Lisa's painter died?", "self_ask_search_qa", {}),
     ("How many Olympic golds did the country that hosted the 1992 games win that year?", "self_ask_search_qa", {}),
-    ("Which came first: the invention of the telephone or the end of the American Civil War?",
-     "self_ask_search_qa", {}),
+    (
+        "Which came first: the invention of the telephone or the end of the American Civil War?",
+        "self_ask_search_qa",
+        {},
+    ),
     ("What team does the brother of Serena Williams' coach support?", "self_ask_search_qa", {}),
-    ("Who was the US president when the first man walked on the moon, and where was he born?",
-     "self_ask_search_qa", {}),
+    (
+        "Who was the US president when the first man walked on the moon, and where was he born?",
+        "self_ask_search_qa",
+        {},
+    ),
     ("What does section 4 say?", "rag_qa", {"has_documents": True}),
     ("Summarize it.", "rag_qa", {"has_documents": True}),
     ("List the key dates.", "rag_qa", {"has_collection": True}),
@@ -247,8 +614,17 @@ def _fill(template: str) -> str:
     p1, p2 = rng.sample(PEOPLE, 2)
     t1, t2 = rng.sample(THINGS, 2)
     return template.format(
-        topic=rng.choice(TOPICS), country=c1, country2=c2, person=p1, person2=p2, thing=t1, thing2=t2,
-        work=rng.choice(WORKS), claim=rng.choice(CLAIMS), doc=rng.choice(DOCS), docq=rng.choice(DOC_QS),
+        topic=rng.choice(TOPICS),
+        country=c1,
+        country2=c2,
+        person=p1,
+        person2=p2,
+        thing=t1,
+        thing2=t2,
+        work=rng.choice(WORKS),
+        claim=rng.choice(CLAIMS),
+        doc=rng.choice(DOCS),
+        docq=rng.choice(DOC_QS),
         chat=rng.choice(CHAT_TOPICS),
     )
 
@@ -268,26 +644,32 @@ def _assign_splits(rows: list[dict[str, object]]) -> None:
 
 def _row(query: str, workflow: str, ctx: dict[str, object], group: str) -> dict[str, object]:
     q = query[0].upper() + query[1:] if rng.random() < 0.8 else query.lower()
-    return {"query": q, "workflow": workflow, "mode": ctx.get("mode", "default"),
-            "has_collection": bool(ctx.get("has_collection", False)),
-            "has_documents": bool(ctx.get("has_documents", False)),
-            "history_turns": int(ctx.get("history_turns", 0)),  # type: ignore[call-overload]
-            "group": group, "split": "train"}
+    return {
+        "query": q,
+        "workflow": workflow,
+        "mode": ctx.get("mode", "default"),
+        "has_collection": bool(ctx.get("has_collection", False)),
+        "has_documents": bool(ctx.get("has_documents", False)),
+        "history_turns": int(ctx.get("history_turns", 0)),  # type: ignore[call-overload]
+        "group": group,
+        "split": "train",
+    }
 
 
 def main() -> None:
     rows: list[dict[str, object]] = []
     seen: set[tuple[str, str]] = set()
-    for group, workflow, ctx, templates in T:
-        per_template = max(4, 14 // len(templates) + 2)
-        for template in templates:
-            for _ in range(per_template * 3):
+    for family, workflow, ctx, templates in T:
+        for i, template in enumerate(templates):
+            group, made = f"{family}#{i}", 0
+            for _ in range(PER_TEMPLATE * 4):
                 q = _fill(template)
                 if (q.lower(), workflow) in seen:
                     continue
                 seen.add((q.lower(), workflow))
                 rows.append(_row(q, workflow, ctx, group))
-                if sum(1 for r in rows if r["group"] == group) >= per_template * len(templates):
+                made += 1
+                if made >= PER_TEMPLATE:
                     break
     for i, (q, workflow, ctx) in enumerate(HAND):
         rows.append(_row(q, workflow, ctx, f"hand-{workflow}-{i}"))

@@ -26,7 +26,7 @@ from sklearn.utils import murmurhash3_32
 
 from mm_orch.schemas import UserRequest
 
-__all__ = ["FeaturizerConfig", "Featurizer", "RequestContext", "context_from_metadata", "context_from_request"]
+__all__ = ["Featurizer", "FeaturizerConfig", "RequestContext", "context_from_metadata", "context_from_request"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +85,8 @@ class FeaturizerConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    word_features: int = Field(default=2**18, gt=0, description="Hash buckets for word n-grams.")
-    char_features: int = Field(default=2**18, gt=0, description="Hash buckets for character n-grams.")
+    word_features: int = Field(default=2**17, gt=0, description="Hash buckets for word n-grams.")
+    char_features: int = Field(default=2**17, gt=0, description="Hash buckets for character n-grams.")
     word_ngram_max: int = Field(default=2, ge=1, le=3, description="Longest word n-gram.")
     char_ngram_min: int = Field(default=2, ge=1, le=6, description="Shortest character n-gram (char_wb).")
     char_ngram_max: int = Field(default=5, ge=1, le=6, description="Longest character n-gram (char_wb).")
@@ -112,7 +112,11 @@ class _HashBlock:
         if col is None:
             # Mirrors sklearn.feature_extraction._hashing_fast.transform (alternate_sign=False).
             h = murmurhash3_32(token, seed=0, positive=False)
-            col = (2147483647 - (self.n_features - 1)) % self.n_features if h == -2147483648 else abs(h) % self.n_features
+            col = (
+                (2147483647 - (self.n_features - 1)) % self.n_features
+                if h == -2147483648
+                else abs(h) % self.n_features
+            )
             col += self.offset
             if len(self._cache) < 500_000:
                 self._cache[token] = col
