@@ -146,10 +146,14 @@ class CostStatistics(BaseModel):
 
 def _signal_means(signals: pa.MapArray, codes: np.ndarray, names: list[str]) -> dict[str, dict[str, float]]:
     """Mean of each quality signal per workflow, over the runs that reported it."""
-    parents = pc.list_parent_indices(signals).to_numpy(zero_copy_only=False)
+    # Map kernels are patchy in Arrow (list_parent_indices on a map aborts the process in pyarrow 26), so view
+    # the map as the list<struct<key, value>> it is physically; the cast keeps slicing and nulls intact.
+    entry = pa.struct([pa.field("key", signals.type.key_type), pa.field("value", signals.type.item_type)])
+    as_list = signals.cast(pa.list_(entry))
+    parents = pc.list_parent_indices(as_list).to_numpy(zero_copy_only=False)
     if parents.size == 0:
         return {}
-    flat = pc.list_flatten(signals)  # respects offsets, unlike MapArray.keys / .items
+    flat = pc.list_flatten(as_list)
     entries = pa.table(
         {
             "wf": pa.array(codes[parents]),
