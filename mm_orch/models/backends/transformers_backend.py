@@ -43,9 +43,8 @@ class TransformersGenerator(BaseGenerator):
         dtype = torch_dtype(metadata, self.device)
         try:
             self.tokenizer: Any = AutoTokenizer.from_pretrained(str(folder), padding_side="left")
-            self.model: Any = AutoModelForCausalLM.from_pretrained(
-                str(folder), dtype=dtype, **metadata.engine_args
-            )
+            loader: Any = AutoModelForCausalLM
+            self.model: Any = loader.from_pretrained(str(folder), dtype=dtype, **metadata.engine_args)
             self.model.to(self.device)
             self.model.eval()
         except torch.OutOfMemoryError as exc:

@@ -10,6 +10,7 @@ process and shared memory outlive the Python object otherwise.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
 import uuid
@@ -59,6 +60,15 @@ def check_vllm_platform(meta: ModelMetadata) -> str:
     return platform
 
 
+async def _cancel_pending() -> None:
+    """Cancel the engine's background tasks and wait for them, so none is destroyed while pending."""
+    current = asyncio.current_task()
+    pending = [t for t in asyncio.all_tasks() if t is not current]
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+
+
 class _LoopThread:
     """An event loop running forever in a daemon thread."""
 
@@ -74,6 +84,11 @@ class _LoopThread:
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
 
     def stop(self) -> None:
+        if self.loop.is_closed():
+            return
+        if self._thread.is_alive():
+            with contextlib.suppress(RuntimeError):  # the loop is already stopping
+                self.run(_cancel_pending())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=10)
         if not self._thread.is_alive():
