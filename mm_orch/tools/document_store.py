@@ -257,19 +257,22 @@ class DocumentStore:
     def ingest_paths(
         self, paths: Iterable[Path | str], collection: str, *, show_progress: bool = False
     ) -> IngestReport:
-        """Ingest files (.txt, .md, .html) and folders (searched recursively). A file's doc id is its absolute
-        path, so re-ingesting a folder after edits updates it in place."""
+        """Ingest files (.txt, .md, .html) and folders (searched recursively; other files are listed in
+        ``skipped``). A file's doc id is its absolute path, so re-ingesting after edits updates it in place."""
         files: list[Path] = []
+        skipped: list[Path] = []
         report = IngestReport(collection=collection)
         for entry in map(Path, paths):
             if entry.is_dir():
-                files.extend(sorted(p for p in entry.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES))
+                for found in sorted(p for p in entry.rglob("*") if p.is_file()):
+                    (files if found.suffix.lower() in SUFFIXES else skipped).append(found)
             elif entry.is_file() and entry.suffix.lower() in SUFFIXES:
                 files.append(entry)
             elif entry.exists():
-                report.skipped.append(str(entry))
+                skipped.append(entry)
             else:
                 raise ToolError(f"Cannot ingest {str(entry)!r}: no such file or folder")
+        report.skipped = [str(p) for p in skipped]
         with self._lock:
             for file in tqdm(files, desc=f"Ingesting into {collection!r}", unit="file", disable=not show_progress):
                 self._ingest_document(read_document(file), str(file.resolve()), collection, report)

@@ -214,3 +214,9 @@ class HashingEmbedder:
 @pytest.fixture
 def hashing_embedder() -> HashingEmbedder:
     return HashingEmbedder()
+
+
+@pytest.fixture
+def hashing_embedder_cls() -> type[HashingEmbedder]:
+    """The fake embedder class, to build one with another dimension."""
+    return HashingEmbedder
