@@ -28,9 +28,12 @@ __all__ = ["LARGE_DATA_ROWS", "RouterModel", "fit_classifier"]
 LARGE_DATA_ROWS = 20_000
 
 
-def fit_classifier(x: sp.csr_matrix, y: Sequence[str], *, seed: int = 0) -> CalibratedClassifierCV:
+def fit_classifier(
+    x: sp.csr_matrix, y: Sequence[str], *, sample_weight: np.ndarray | None = None, seed: int = 0
+) -> CalibratedClassifierCV:
     """Fit a calibrated linear classifier on featurized rows ``x`` with workflow labels ``y``."""
     labels = np.asarray(y)
+    weights = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     if len(set(labels.tolist())) < 2:
         raise ValueError(f"need at least two distinct workflows to train a router, got {sorted(set(labels))}")
     if x.shape[0] < LARGE_DATA_ROWS:
@@ -40,7 +43,7 @@ def fit_classifier(x: sp.csr_matrix, y: Sequence[str], *, seed: int = 0) -> Cali
             loss="log_loss", alpha=1e-4, max_iter=50, tol=None, class_weight="balanced", random_state=seed
         )
         cal = CalibratedClassifierCV(base, method="temperature", cv=5, ensemble=False)
-        cal.fit(x, labels)
+        cal.fit(x, labels, sample_weight=weights)
         return cal
     rng = np.random.default_rng(seed)
     order = rng.permutation(x.shape[0])
@@ -49,9 +52,9 @@ def fit_classifier(x: sp.csr_matrix, y: Sequence[str], *, seed: int = 0) -> Cali
     sgd = SGDClassifier(
         loss="log_loss", alpha=1e-6, max_iter=8, tol=None, class_weight="balanced", random_state=seed, n_jobs=-1
     )
-    sgd.fit(x[fit_idx], labels[fit_idx])
+    sgd.fit(x[fit_idx], labels[fit_idx], sample_weight=None if weights is None else weights[fit_idx])
     cal = CalibratedClassifierCV(FrozenEstimator(sgd), method="temperature")
-    cal.fit(x[cal_idx], labels[cal_idx])
+    cal.fit(x[cal_idx], labels[cal_idx], sample_weight=None if weights is None else weights[cal_idx])
     return cal
 
 
@@ -97,11 +100,12 @@ class RouterModel:
         contexts: Sequence[RequestContext],
         labels: Sequence[str],
         featurizer_config: FeaturizerConfig | None = None,
+        sample_weight: np.ndarray | None = None,
     ) -> RouterModel:
         """Featurize and fit in one call (small data; the Ray pipeline featurizes in parallel instead)."""
         featurizer = Featurizer(featurizer_config)
         x = featurizer.transform(queries, contexts)
-        return cls(fit_classifier(x, labels), featurizer.config)
+        return cls(fit_classifier(x, labels, sample_weight=sample_weight), featurizer.config)
 
     def predict_proba(self, queries: Sequence[str], contexts: Sequence[RequestContext]) -> np.ndarray:
         """Calibrated probabilities for many requests (columns follow :attr:`classes`), via sklearn."""

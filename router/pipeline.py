@@ -1,0 +1,283 @@
+"""The retraining pipeline on Ray Data: traces -> labelled, deduplicated, featurized rows -> fit -> evaluate
+against the published router -> publish only if at least as good.
+
+Stages (each Ray Data stage shows its own progress bar; a tqdm bar tracks the stages):
+
+1. read      ``ray.data.read_parquet`` over the trace files (JSONL files go through the tracer's reader);
+   (stages 1-3 stream together: Ray fuses them into one task per block)
+2. label     ``map_batches``: outcome labels (:mod:`router.labels`), unlabelled rows dropped, content key;
+3. featurize ``map_batches``: the stateless hashing featurizer, rows as ``indices``/``values`` list columns
+             (Ray blocks cannot hold scipy sparse matrices);
+4. collect   blocks -> one Arrow table; duplicates (same question, context and label) dropped by key;
+5. fit       CSR matrix re-assembled from the list columns; calibrated linear model (+ bootstrap train split);
+6. evaluate  held-out rows (every 10th key, plus the bootstrap test split) for the new and published model;
+7. publish   a new version under ``output`` when its macro-F1 is >= the published one's (or ``force``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import scipy.sparse as sp
+from pydantic import BaseModel, ConfigDict, Field
+from tqdm.auto import tqdm
+
+from mm_orch.exceptions import ModelLoadError
+from mm_orch.observability import read_traces_table, trace_files
+from mm_orch.routing.features import Featurizer, FeaturizerConfig, RequestContext
+from mm_orch.routing.metrics import RouterMetrics, evaluate_predictions
+from mm_orch.routing.model import RouterModel, fit_classifier
+from mm_orch.routing.persistence import load_published, publish
+from mm_orch.routing.training import DEFAULT_BOOTSTRAP_PATH, LabelledExample, evaluate_model, load_examples
+from router.labels import LabelRule, label_from_row
+
+__all__ = ["TRACE_COLUMNS", "TrainReport", "TrainSettings", "run_training"]
+
+logger = logging.getLogger(__name__)
+
+TRACE_COLUMNS = [
+    "trace_id", "question", "workflow", "workflow_forced", "success", "quality_signals", "feedback", "mode",
+    "metadata",
+]  # fmt: skip
+_LABELLED = pa.schema(
+    [
+        ("query", pa.string()),
+        ("workflow", pa.string()),
+        ("weight", pa.float64()),
+        ("mode", pa.string()),
+        ("has_collection", pa.bool_()),
+        ("has_documents", pa.bool_()),
+        ("history_turns", pa.int64()),
+        ("key", pa.int64()),
+    ]
+)
+
+
+class TrainSettings(BaseModel):
+    """What ``python -m router.train`` does."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    traces: str = Field(description="Trace file or directory (JSONL and/or Parquet).")
+    output: str = Field(description="Published-router directory (versions + 'current').")
+    bootstrap_path: str | None = Field(default=None, description="Labelled JSONL mixed into training/eval.")
+    use_bootstrap: bool = Field(default=True, description="Mix the bootstrap dataset into training and eval.")
+    force: bool = Field(default=False, description="Publish even if the new model is worse.")
+    label_rule: LabelRule = Field(default_factory=LabelRule, description="Outcome-labelling thresholds.")
+    featurizer: FeaturizerConfig = Field(default_factory=FeaturizerConfig, description="Feature hashing.")
+    batch_size: int = Field(default=8192, gt=0, description="Rows per map_batches call.")
+    eval_every: int = Field(default=10, ge=2, description="Every N-th content key is held out for evaluation.")
+    progress: bool = Field(default=True, description="Show progress bars.")
+
+
+class TrainReport(BaseModel):
+    """What a training run did."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    published: bool
+    version: str | None = Field(default=None, description="Version published (None if not).")
+    reason: str
+    rows_read: int
+    rows_labelled: int
+    rows_deduplicated: int
+    train_rows: int
+    eval_rows: int
+    new_metrics: RouterMetrics
+    current_metrics: RouterMetrics | None = None
+    current_version: str | None = None
+    seconds: dict[str, float] = Field(default_factory=dict, description="Wall time per stage.")
+
+
+def _key(query: str, ctx: RequestContext, workflow: str) -> int:
+    text = f"{' '.join(query.lower().split())}\x1f{ctx.tokens()}\x1f{workflow}"
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little", signed=True)
+
+
+def label_batch(batch: pa.Table, rule_json: str) -> pa.Table:
+    """Ray Data stage: trace rows -> labelled rows (unlabelled rows dropped)."""
+    rule = LabelRule.model_validate_json(rule_json)
+    cols = [c for c in TRACE_COLUMNS if c in batch.column_names]
+    out: dict[str, list[Any]] = {name: [] for name in _LABELLED.names}
+    for row in batch.select(cols).to_pylist():
+        ex = label_from_row(row, rule)
+        if ex is None:
+            continue
+        ctx = ex.context
+        for name, value in (
+            ("query", ex.query), ("workflow", ex.workflow), ("weight", ex.weight), ("mode", ctx.mode),
+            ("has_collection", ctx.has_collection), ("has_documents", ctx.has_documents),
+            ("history_turns", ctx.history_turns), ("key", _key(ex.query, ctx, ex.workflow)),
+        ):  # fmt: skip
+            out[name].append(value)
+    return pa.table(out, schema=_LABELLED)
+
+
+def _contexts(table: pa.Table) -> list[RequestContext]:
+    cols = [table[c].to_pylist() for c in ("mode", "has_collection", "has_documents", "history_turns")]
+    return [RequestContext(m, bool(c), bool(d), int(h)) for m, c, d, h in zip(*cols, strict=True)]
+
+
+def featurize_batch(batch: pa.Table, featurizer_json: str) -> pa.Table:
+    """Ray Data stage: labelled rows -> + ``indices``/``values`` list columns of the hashed features."""
+    featurizer = Featurizer(FeaturizerConfig.model_validate_json(featurizer_json))
+    m = featurizer.transform(batch["query"].to_pylist(), _contexts(batch)).astype(np.float32)
+    offsets = pa.array(m.indptr.astype(np.int32))
+    indices = pa.ListArray.from_arrays(offsets, pa.array(m.indices.astype(np.int32)))
+    values = pa.ListArray.from_arrays(offsets, pa.array(m.data))
+    return batch.append_column("indices", indices).append_column("values", values)
+
+
+def _csr(table: pa.Table, n_features: int) -> sp.csr_matrix:
+    ind = table["indices"].combine_chunks()
+    val = table["values"].combine_chunks()
+    offsets = ind.offsets.to_numpy()
+    indptr = (offsets - offsets[0]).astype(np.int64)
+    cols = ind.flatten().to_numpy().astype(np.int32)
+    data = val.flatten().to_numpy().astype(np.float64)
+    return sp.csr_matrix((data, cols, indptr), shape=(table.num_rows, n_features))
+
+
+def _examples(table: pa.Table) -> list[LabelledExample]:
+    ctx = _contexts(table)
+    return [
+        LabelledExample(query=q, workflow=w, mode=c.mode, has_collection=c.has_collection,
+                        has_documents=c.has_documents, history_turns=c.history_turns)
+        for q, w, c in zip(table["query"].to_pylist(), table["workflow"].to_pylist(), ctx, strict=True)
+    ]  # fmt: skip
+
+
+def _read(ray_data: Any, traces: Path) -> tuple[Any, int]:
+    """The trace rows as one Ray Dataset, and how many rows that is (from file metadata, no extra pass)."""
+    files = trace_files(traces)
+    parquet = [str(f.resolve()) for f in files if f.suffix == ".parquet"]
+    parts = []
+    rows = 0
+    if parquet:
+        parts.append(ray_data.read_parquet(parquet, columns=TRACE_COLUMNS))
+        rows += sum(pq.ParquetFile(f).metadata.num_rows for f in parquet)
+    if any(f.suffix == ".jsonl" for f in files):
+        jsonl = [f for f in files if f.suffix == ".jsonl"]
+        table = pa.concat_tables([read_traces_table(f, columns=TRACE_COLUMNS) for f in jsonl])
+        parts.append(ray_data.from_arrow(table))
+        rows += table.num_rows
+    if not parts:
+        raise ModelLoadError(f"no .jsonl or .parquet trace files under {traces}; nothing to train on")
+    ds = parts[0]
+    for extra in parts[1:]:
+        ds = ds.union(extra)
+    return ds, rows
+
+
+def run_training(settings: TrainSettings) -> TrainReport:
+    """Run the whole pipeline on the connected Ray cluster (call ``ray.init`` first, or it starts one)."""
+    import ray
+    import ray.data
+
+    if not ray.is_initialized():
+        ray.init()
+    ray.data.DataContext.get_current().enable_progress_bars = settings.progress
+    seconds: dict[str, float] = {}
+    stages = tqdm(total=4, desc="router training", disable=not settings.progress, unit="stage")
+
+    def mark(name: str, start: float) -> float:
+        seconds[name] = round(time.perf_counter() - start, 3)
+        stages.set_postfix_str(f"{name} {seconds[name]:.1f}s")
+        stages.update(1)
+        return time.perf_counter()
+
+    t = t0 = time.perf_counter()
+    ds, rows_read = _read(ray.data, Path(settings.traces).resolve())
+    labelled = ds.map_batches(
+        label_batch, batch_format="pyarrow", batch_size=settings.batch_size,
+        fn_kwargs={"rule_json": settings.label_rule.model_dump_json()},
+    ).map_batches(
+        featurize_batch, batch_format="pyarrow", batch_size=settings.batch_size,
+        fn_kwargs={"featurizer_json": settings.featurizer.model_dump_json()},
+    )  # fmt: skip
+    blocks = [b for b in ray.get(labelled.to_arrow_refs()) if b.num_rows]
+    table = (
+        pa.concat_tables(blocks)
+        if blocks
+        else featurize_batch(_LABELLED.empty_table(), settings.featurizer.model_dump_json())
+    )
+    rows_labelled = table.num_rows
+    keys = table["key"].to_numpy()
+    _, first = np.unique(keys, return_index=True)
+    table = table.take(pa.array(np.sort(first)))
+    t = mark("read+label+featurize", t)
+
+    featurizer = Featurizer(settings.featurizer)
+    held = (table["key"].to_numpy() % settings.eval_every) == 0
+    train_t, eval_t = table.filter(pa.array(~held)), table.filter(pa.array(held))
+    x_parts, y, w = (
+        [_csr(train_t, featurizer.n_features)],
+        train_t["workflow"].to_pylist(),
+        train_t["weight"].to_numpy(),
+    )
+    eval_examples = _examples(eval_t)
+    x_eval_parts = [_csr(eval_t, featurizer.n_features)]
+    if settings.use_bootstrap:
+        boot = load_examples(settings.bootstrap_path or DEFAULT_BOOTSTRAP_PATH)
+        b_train = [e for e in boot if e.split != "test"]
+        b_test = [e for e in boot if e.split == "test"]
+        x_parts.append(featurizer.transform([e.query for e in b_train], [e.context for e in b_train]))
+        y = y + [e.workflow for e in b_train]
+        w = np.concatenate([w, np.array([e.weight for e in b_train])])
+        x_eval_parts.append(featurizer.transform([e.query for e in b_test], [e.context for e in b_test]))
+        eval_examples += b_test
+    x = sp.vstack(x_parts, format="csr")
+    model = RouterModel(fit_classifier(x, y, sample_weight=w), settings.featurizer)
+    t = mark("fit", t)
+
+    x_eval = sp.vstack(x_eval_parts, format="csr")
+    probs = model.predict_proba_x(x_eval)
+    labels = sorted(set(model.classes) | {e.workflow for e in eval_examples})
+    new_metrics = evaluate_predictions(
+        [e.workflow for e in eval_examples],
+        [model.classes[i] for i in probs.argmax(axis=1)],
+        probs.max(axis=1),
+        labels,
+    )
+    current_metrics, current_version = None, None
+    try:
+        current, manifest = load_published(settings.output)
+        current_metrics, current_version = evaluate_model(current, eval_examples), manifest.version
+    except ModelLoadError as exc:
+        logger.info("no usable published router to compare against (%s)", exc)
+    t = mark("evaluate", t)
+
+    better = current_metrics is None or new_metrics.macro_f1 >= current_metrics.macro_f1
+    version = None
+    if better or settings.force:
+        manifest = publish(
+            model, settings.output,
+            metrics={"heldout": new_metrics.model_dump(),
+                     "previous": current_metrics.model_dump() if current_metrics else None},
+            training={"source": str(settings.traces), "rows_read": rows_read, "train_rows": x.shape[0],
+                      "eval_rows": len(eval_examples), "kind": "traces", "previous_version": current_version},
+        )  # fmt: skip
+        version = manifest.version
+    mark("publish", t)
+    stages.close()
+    seconds["total"] = round(time.perf_counter() - t0, 3)
+    if current_metrics is None:
+        reason = "no published router yet"
+    else:
+        cmp = ">=" if better else "<"
+        reason = f"macro-F1 {new_metrics.macro_f1:.4f} {cmp} published {current_metrics.macro_f1:.4f}"
+        if not better and settings.force:
+            reason += " (published anyway: force)"
+    return TrainReport(
+        published=version is not None, version=version, reason=reason, rows_read=rows_read,
+        rows_labelled=rows_labelled, rows_deduplicated=table.num_rows, train_rows=x.shape[0],
+        eval_rows=len(eval_examples), new_metrics=new_metrics, current_metrics=current_metrics,
+        current_version=current_version, seconds=seconds,
+    )  # fmt: skip
