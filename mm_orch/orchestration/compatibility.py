@@ -4,7 +4,7 @@
 
     adapter = LegacyWorkflowAdapter(my_search_qa)          # def my_search_qa(question): ... -> answer
     step_registry.register("legacy_workflow", adapter)     # reads state["question"], writes state["answer"]
-    definition = legacy_workflow_definition("legacy_qa", adapter)   # a one-node workflow around it
+    definition = legacy_workflow_definition("legacy_qa", adapter, step_name="legacy_workflow")
 
     run_legacy_workflow("search_qa", {"question": "What is Python?"})   # the Phase A pipeline
 """
@@ -62,14 +62,16 @@ class LegacyWorkflowAdapter(BaseStep):
         return {self._output_key: self.fn(**kwargs)}
 
 
-def legacy_workflow_definition(name: str, adapter: LegacyWorkflowAdapter, description: str = "") -> Any:
-    """A one-node WorkflowDefinition running ``adapter`` (register the adapter under its name first)."""
+def legacy_workflow_definition(
+    name: str, adapter: LegacyWorkflowAdapter, *, step_name: str | None = None, description: str = ""
+) -> Any:
+    """A one-node WorkflowDefinition running ``adapter``, registered as ``step_name`` (default: its own name)."""
     from mm_orch.registries.workflow_registry import WorkflowDefinition
 
     return WorkflowDefinition(
         name=name,
         description=description or adapter.description or f"Legacy workflow {adapter.step_name}",
-        graph={"start": GraphNode(step_name=adapter.step_name, next_nodes=["end"])},
+        graph={"start": GraphNode(step_name=step_name or adapter.step_name, next_nodes=["end"])},
         input_keys=list(adapter.input_keys),
     )
 
