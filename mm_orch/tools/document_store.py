@@ -94,6 +94,9 @@ class DocumentStore:
             conn.load_extension(sqlite_vec.loadable_path())
             conn.enable_load_extension(False)
             conn.setbusytimeout(10_000)
+            # WAL with synchronous=NORMAL: commits do not fsync (a crash may lose the last commits, never
+            # corrupt the file); per-document transactions would otherwise be bound by disk syncs.
+            conn.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL")
             conn.execute(_SCHEMA)
             self._conn = conn
         return self._conn
@@ -242,7 +245,7 @@ class DocumentStore:
             if values is not None and len(values) != n:
                 raise ToolError(f"{label} has {len(values)} entries but texts has {n}; give one per text")
         report = IngestReport(collection=collection)
-        with self._lock:
+        with self._lock, self._db():  # one transaction for the batch (the per-document ones nest as savepoints)
             for i, text in enumerate(texts):
                 doc_id = doc_ids[i] if doc_ids is not None else "text:" + _hash(text)
                 doc = SourceDocument(
