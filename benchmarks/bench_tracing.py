@@ -8,7 +8,8 @@ executor does (model_construct), tracer.write(record)", then tracer.close() (whi
 Parquet writer, so its work is inside the timing). The baseline builds the same records and writes nothing.
 Prints the median of --repeats rounds: wall-clock runs/s, CPU time per run summed over all threads (the writer
 thread included; robust when other processes share the cores), each as a ratio to the baseline, and the mean
-time spent inside write() on the calling thread.
+time spent inside write() on the calling thread, as wall time and as that thread's own CPU time (the wall
+figure also counts waiting for the GIL while the writer thread converts a batch).
 
 (b) In a fresh child process: --memory-runs runs to the Parquet sink only, sampling RSS every 50 ms; prints
 RSS before, at 10/50/100 % of the runs, the peak, and ru_maxrss. A bounded sink shows a flat curve.
@@ -80,13 +81,14 @@ def build(i: int) -> WorkflowTrace:
     )
 
 
-def one_round(mode: str, runs: int, root: Path) -> tuple[float, float, float]:
-    """(runs/s end to end, CPU us per run over all threads, mean us inside write()) for one round of ``mode``."""
+def one_round(mode: str, runs: int, root: Path) -> tuple[float, float, float, float]:
+    """For one round of ``mode``: runs/s end to end, CPU us per run over all threads, and the mean wall and
+    calling-thread CPU us inside write()."""
     if mode == "baseline":
         c0, t0 = time.process_time(), time.perf_counter()
         for i in range(runs):
             build(i)
-        return runs / (time.perf_counter() - t0), (time.process_time() - c0) / runs * 1e6, 0.0
+        return runs / (time.perf_counter() - t0), (time.process_time() - c0) / runs * 1e6, 0.0, 0.0
     kwargs: dict[str, Any] = {
         "jsonl": {"jsonl": True, "parquet": False},
         "parquet": {"jsonl": False, "parquet": True},
@@ -95,24 +97,26 @@ def one_round(mode: str, runs: int, root: Path) -> tuple[float, float, float]:
     }[mode]
     folder = Path(tempfile.mkdtemp(dir=root))
     in_write = 0.0
-    perf = time.perf_counter
+    in_write_cpu = 0.0
+    perf, thread_cpu = time.perf_counter, time.thread_time
     c0, t0 = time.process_time(), perf()
     tracer = Tracer(folder / "traces.jsonl", **kwargs)
     for i in range(runs):
         if tracer.sampled():
             trace = build(i)
-            w0 = perf()
+            w0, u0 = perf(), thread_cpu()
             tracer.write(trace)
+            in_write_cpu += thread_cpu() - u0
             in_write += perf() - w0
     tracer.close()
     elapsed, cpu = perf() - t0, time.process_time() - c0
     written = max(1, tracer.stats().written)
-    return runs / elapsed, cpu / runs * 1e6, in_write / written * 1e6
+    return runs / elapsed, cpu / runs * 1e6, in_write / written * 1e6, in_write_cpu / written * 1e6
 
 
 def throughput(runs: int, repeats: int) -> None:
     modes = ["baseline", "jsonl", "parquet", "both", "both@10%"]
-    results: dict[str, list[tuple[float, float, float]]] = {m: [] for m in modes}
+    results: dict[str, list[tuple[float, float, float, float]]] = {m: [] for m in modes}
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(repeats):  # interleave modes so drift hits all of them alike
             for mode in modes:
@@ -124,15 +128,16 @@ def throughput(runs: int, repeats: int) -> None:
     )
     print(
         f"{'mode':<10} {'runs/s':>9} {'vs base':>8} {'CPU us/run':>11} {'CPU vs base':>12} "
-        f"{'added CPU us':>13} {'write() us':>11}"
+        f"{'added CPU us':>13} {'write() us':>11} {'write() CPU':>12}"
     )
     for mode in modes:
         rate = statistics.median(r[0] for r in results[mode])
         cpu = statistics.median(r[1] for r in results[mode])
         write_us = statistics.median(r[2] for r in results[mode])
+        write_cpu = statistics.median(r[3] for r in results[mode])
         print(
             f"{mode:<10} {rate:>9,.0f} {rate / base:>7.2f}x {cpu:>11.1f} {cpu / base_cpu:>11.2f}x "
-            f"{cpu - base_cpu:>13.1f} {write_us:>11.1f}"
+            f"{cpu - base_cpu:>13.1f} {write_us:>11.1f} {write_cpu:>12.1f}"
         )
 
 
