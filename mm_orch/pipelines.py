@@ -60,9 +60,10 @@ def search_qa(run: PipelineRunner) -> None:
 
 
 def rag_qa(run: PipelineRunner) -> None:
-    """Retrieve from the user's collection, rerank, answer with citations."""
+    """Retrieve from the user's collection, rerank, extract evidence, answer with citations."""
     run("retrieve")
     run("rerank")
+    run("summarize")
     run("answer")
 
 
@@ -78,13 +79,14 @@ def chat_generate(run: PipelineRunner) -> None:
     run("chat")
 
 
-def self_ask_search_qa(run: PipelineRunner, max_rounds: int = 3) -> None:
-    """Decompose into sub-questions, answer each from search, compose the final answer."""
-    state = run("self_ask_plan")
-    rounds = 1
-    while state.get("needs_more") and rounds < max_rounds:
-        state = run("self_ask_plan")
-        rounds += 1
+def self_ask_search_qa(run: PipelineRunner, max_hops: int = 3) -> None:
+    """Decompose into sub-questions, answer them one hop at a time from search, compose the final answer."""
+    run("self_ask_decompose")
+    state = run("self_ask_hop")
+    hops = 1
+    while state.get("self_ask_continue") and hops < max_hops:
+        state = run("self_ask_hop")
+        hops += 1
     run("self_ask_compose")
 
 
