@@ -1,6 +1,8 @@
 """Read traces back: validated :class:`WorkflowTrace` records, or one Arrow table, from JSONL and Parquet.
 
-A path may be a ``.jsonl`` file, a ``.parquet`` file, or a folder searched recursively for both. Names starting
+A path may be a ``.jsonl`` file, a ``.parquet`` file, or a folder searched recursively for both. A tracer
+writes every run to both of its sinks, so point readers at one of them (``data/traces/traces.jsonl`` or
+``data/traces/parquet``); a folder holding both formats is read in full, with a warning. Names starting
 with ``.`` or ``_`` (the Parquet sink's temporary files, Spark/Ray markers) are skipped, as is a JSONL file's
 last line while it has no newline yet (a writer is in the middle of it). Every record is validated by pydantic;
 a record of a schema version this code does not know raises :class:`~mm_orch.exceptions.TracingError`. Nothing is
@@ -10,6 +12,7 @@ unpickled.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +29,8 @@ from mm_orch.observability.records import TRACE_SCHEMA_VERSION, WorkflowTrace
 __all__ = ["SUPPORTED_SCHEMA_VERSIONS", "read_traces", "read_traces_table", "trace_files"]
 
 SUPPORTED_SCHEMA_VERSIONS = frozenset({TRACE_SCHEMA_VERSION})
+logger = logging.getLogger(__name__)
+
 _SUFFIXES = (".jsonl", ".parquet")
 _BATCH_ROWS = 4096
 
@@ -52,6 +57,14 @@ def trace_files(path: str | Path) -> list[Path]:
         and p.is_file()
         and not any(part.startswith((".", "_")) for part in p.relative_to(root).parts)
     ]
+    if {p.suffix for p in files} == set(_SUFFIXES):
+        logger.warning(
+            "%s holds both JSONL and Parquet trace files; a Tracer writes every run to both, so runs may be "
+            "counted twice. Point readers at one format, e.g. %s or %s.",
+            root,
+            root / "parquet",
+            root / "traces.jsonl",
+        )
     return sorted(files)
 
 

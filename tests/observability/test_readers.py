@@ -23,7 +23,9 @@ def _write(tmp_path: Path, traces: list[WorkflowTrace], **kwargs) -> Path:
     return tmp_path
 
 
-def test_a_folder_yields_jsonl_and_parquet_records_and_skips_hidden_files(tmp_path: Path, make_trace) -> None:
+def test_a_folder_yields_jsonl_and_parquet_records_and_skips_hidden_files(
+    tmp_path: Path, make_trace, caplog: pytest.LogCaptureFixture
+) -> None:
     originals = [make_trace(i) for i in range(50)]
     _write(tmp_path, originals, parquet_rows_per_file=20, parquet_row_group_size=10)
     (tmp_path / "parquet" / ".traces-stale.parquet.tmp").write_bytes(b"half a file")
@@ -34,6 +36,7 @@ def test_a_folder_yields_jsonl_and_parquet_records_and_skips_hidden_files(tmp_pa
     assert [f.suffix for f in files] == [".parquet"] * 3 + [".jsonl"]
     records = list(read_traces(tmp_path))
     assert records == originals + originals  # Parquet folder sorts before traces.jsonl
+    assert "holds both JSONL and Parquet trace files; a Tracer writes every run to both" in caplog.text
     assert pds.dataset(tmp_path / "parquet", format="parquet").count_rows() == 50  # pyarrow skips them too
 
 
