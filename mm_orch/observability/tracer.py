@@ -23,7 +23,6 @@ import atexit
 import logging
 import random
 import threading
-import weakref
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
@@ -42,7 +41,9 @@ __all__ = ["Tracer", "TracerStats"]
 
 logger = logging.getLogger(__name__)
 
-_OPEN_TRACERS: weakref.WeakSet[Tracer] = weakref.WeakSet()
+# Strong references: a tracer dropped without close() must still be closed at exit, or its buffered rows are lost.
+_OPEN_TRACERS: set[Tracer] = set()
+_OPEN_LOCK = threading.Lock()
 
 
 class TracerStats(BaseModel):
@@ -147,7 +148,8 @@ class Tracer:
                 queue_size=config.queue_size,
                 on_queue_full=config.on_queue_full,
             )
-        _OPEN_TRACERS.add(self)
+        with _OPEN_LOCK:
+            _OPEN_TRACERS.add(self)
 
     # ---- the executor's interface --------------------------------------------------------------------------
     def sampled(self) -> bool:
@@ -202,7 +204,8 @@ class Tracer:
             if self._closed:
                 return
             self._closed = True
-        _OPEN_TRACERS.discard(self)
+        with _OPEN_LOCK:
+            _OPEN_TRACERS.discard(self)
         try:
             if self._parquet is not None:
                 self._parquet.close()
@@ -276,7 +279,9 @@ class Tracer:
 @atexit.register
 def _close_open_tracers() -> None:
     """Close every tracer still open at interpreter exit so buffered Parquet rows reach disk."""
-    for tracer in list(_OPEN_TRACERS):
+    with _OPEN_LOCK:
+        tracers = list(_OPEN_TRACERS)
+    for tracer in tracers:
         try:
             tracer.close()
         except Exception as err:  # at exit: report and carry on closing the others

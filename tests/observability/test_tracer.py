@@ -216,7 +216,8 @@ def test_an_unclosed_tracer_is_closed_at_interpreter_exit(tmp_path: Path) -> Non
         tracer = Tracer({str(tmp_path / "t.jsonl")!r}, parquet_max_file_age_s=3600)
         for i in range(1234):
             tracer.write(build_trace(i))
-        # no flush, no close: the atexit hook must publish the buffered rows
+        del tracer
+        # no flush, no close, no reference left: the atexit hook must still publish the buffered rows
         """
     )
     subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
