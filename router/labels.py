@@ -15,13 +15,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field
 
 from mm_orch.observability.records import WorkflowTrace
 from mm_orch.routing.features import context_from_metadata
 from mm_orch.routing.training import LabelledExample
 
-__all__ = ["LabelRule", "label_from_row", "label_from_trace"]
+__all__ = ["LabelRule", "label_from_row", "label_from_trace", "label_table"]
 
 
 class LabelRule(BaseModel):
@@ -82,3 +85,77 @@ def label_from_row(row: Mapping[str, Any], rule: LabelRule | None = None) -> Lab
 def label_from_trace(trace: WorkflowTrace, rule: LabelRule | None = None) -> LabelledExample | None:
     """Apply the rule to one validated trace."""
     return label_from_row(trace.to_row(), rule)
+
+
+def _map_entries(column: pa.ChunkedArray | pa.Array, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row index, key, value) of every entry of a map column; null maps have no entries."""
+    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if len(arr) == 0:
+        empty = np.zeros(0)
+        return empty.astype(np.int64), empty.astype(object), empty
+    if not pa.types.is_map(arr.type):  # e.g. a JSONL reader's struct-less fallback: go row by row
+        pairs = [(i, k, v) for i, m in enumerate(arr.to_pylist()) for k, v in (dict(m or {})).items()]
+        rows = np.array([p[0] for p in pairs], dtype=np.int64)
+        return rows, np.array([p[1] for p in pairs], dtype=object), np.array([p[2] for p in pairs], dtype=object)
+    offsets = arr.offsets.to_numpy()
+    lo, hi = int(offsets[0]), int(offsets[-1])
+    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(offsets))
+    keys = arr.keys.slice(lo, hi - lo).to_numpy(zero_copy_only=False)
+    values = arr.items.slice(lo, hi - lo).to_numpy(zero_copy_only=False)
+    return rows, keys, values
+
+
+def label_table(table: pa.Table, rule: LabelRule | None = None) -> pa.Table:
+    """The same rule as :func:`label_from_row`, vectorized over an Arrow table of trace rows.
+
+    Returns the labelled rows only, with columns query, workflow, weight, mode, has_collection, has_documents,
+    history_turns. ``tests/router/test_labels.py`` checks it agrees with :func:`label_from_row` row by row.
+    """
+    r = rule or LabelRule()
+    n = table.num_rows
+    question = pc.utf8_trim_whitespace(pc.fill_null(table["question"], ""))
+    workflow = pc.fill_null(table["workflow"], "")
+    success = pc.fill_null(table["success"], False).to_numpy(zero_copy_only=False)
+    forced = pc.fill_null(table["workflow_forced"], False).to_numpy(zero_copy_only=False)
+    feedback = pc.fill_null(table["feedback"], 0.0).to_numpy(zero_copy_only=False)
+    has_text = pc.greater(pc.utf8_length(question), 0).to_numpy(zero_copy_only=False)
+    has_wf = pc.greater(pc.utf8_length(workflow), 0).to_numpy(zero_copy_only=False)
+
+    q_rows, _, q_vals = _map_entries(table["quality_signals"], n)
+    q_vals = np.clip(np.asarray(q_vals, dtype=np.float64), 0.0, 1.0)
+    q_sum = np.bincount(q_rows, weights=q_vals, minlength=n)
+    q_cnt = np.bincount(q_rows, minlength=n)
+    quality_ok = (q_cnt > 0) & (q_sum >= r.min_quality * np.maximum(q_cnt, 1))
+
+    base = success & has_text & has_wf & (feedback >= 0)
+    weight = np.where(forced, r.forced_weight, np.where(feedback > 0, r.feedback_weight, 1.0))
+    keep = base & (forced | (feedback > 0) | quality_ok)
+
+    m_rows, m_keys, m_vals = _map_entries(table["metadata"], n)
+    truthy = np.isin(np.char.lower(np.asarray(m_vals, dtype=str)), ["1", "true", "yes", "y"])
+    has_coll = np.zeros(n, dtype=bool)
+    has_docs = np.zeros(n, dtype=bool)
+    has_coll[m_rows[(m_keys == "has_collection") & truthy]] = True
+    has_docs[m_rows[(m_keys == "has_documents") & truthy]] = True
+    turns = np.zeros(n, dtype=np.int64)
+    hist = m_keys == "history_turns"
+    for row, value in zip(m_rows[hist], m_vals[hist], strict=True):
+        try:
+            turns[row] = max(int(float(value or 0)), 0)
+        except ValueError:
+            turns[row] = 0
+    mode = pc.fill_null(table["mode"], "default")
+    mode = pc.if_else(pc.equal(mode, ""), "default", mode)
+
+    idx = pa.array(np.flatnonzero(keep))
+    return pa.table(
+        {
+            "query": question.take(idx),
+            "workflow": workflow.take(idx),
+            "weight": pa.array(weight[keep], type=pa.float64()),
+            "mode": mode.take(idx),
+            "has_collection": pa.array(has_coll[keep]),
+            "has_documents": pa.array(has_docs[keep]),
+            "history_turns": pa.array(turns[keep], type=pa.int64()),
+        }
+    )

@@ -36,7 +36,7 @@ from mm_orch.routing.metrics import RouterMetrics, evaluate_predictions
 from mm_orch.routing.model import RouterModel, fit_classifier
 from mm_orch.routing.persistence import load_published, publish
 from mm_orch.routing.training import DEFAULT_BOOTSTRAP_PATH, LabelledExample, evaluate_model, load_examples
-from router.labels import LabelRule, label_from_row
+from router.labels import LabelRule, label_table
 
 __all__ = ["TRACE_COLUMNS", "TrainReport", "TrainSettings", "run_training"]
 
@@ -102,22 +102,17 @@ def _key(query: str, ctx: RequestContext, workflow: str) -> int:
 
 
 def label_batch(batch: pa.Table, rule_json: str) -> pa.Table:
-    """Ray Data stage: trace rows -> labelled rows (unlabelled rows dropped)."""
-    rule = LabelRule.model_validate_json(rule_json)
-    cols = [c for c in TRACE_COLUMNS if c in batch.column_names]
-    out: dict[str, list[Any]] = {name: [] for name in _LABELLED.names}
-    for row in batch.select(cols).to_pylist():
-        ex = label_from_row(row, rule)
-        if ex is None:
-            continue
-        ctx = ex.context
-        for name, value in (
-            ("query", ex.query), ("workflow", ex.workflow), ("weight", ex.weight), ("mode", ctx.mode),
-            ("has_collection", ctx.has_collection), ("has_documents", ctx.has_documents),
-            ("history_turns", ctx.history_turns), ("key", _key(ex.query, ctx, ex.workflow)),
-        ):  # fmt: skip
-            out[name].append(value)
-    return pa.table(out, schema=_LABELLED)
+    """Ray Data stage: trace rows -> labelled rows (unlabelled rows dropped) with a content ``key``."""
+    labelled = label_table(batch, LabelRule.model_validate_json(rule_json))
+    keys = [
+        _key(q, RequestContext(m, c, d, h), w)
+        for q, w, m, c, d, h in zip(
+            *(labelled[name].to_pylist() for name in ("query", "workflow", "mode", "has_collection",
+                                                       "has_documents", "history_turns")),
+            strict=True,
+        )
+    ]  # fmt: skip
+    return labelled.append_column("key", pa.array(keys, type=pa.int64()))
 
 
 def _contexts(table: pa.Table) -> list[RequestContext]:

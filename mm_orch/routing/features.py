@@ -88,8 +88,8 @@ class FeaturizerConfig(BaseModel):
     word_features: int = Field(default=2**17, gt=0, description="Hash buckets for word n-grams.")
     char_features: int = Field(default=2**17, gt=0, description="Hash buckets for character n-grams.")
     word_ngram_max: int = Field(default=2, ge=1, le=3, description="Longest word n-gram.")
-    char_ngram_min: int = Field(default=2, ge=1, le=6, description="Shortest character n-gram (char_wb).")
-    char_ngram_max: int = Field(default=5, ge=1, le=6, description="Longest character n-gram (char_wb).")
+    char_ngram_min: int = Field(default=3, ge=1, le=6, description="Shortest character n-gram (char_wb).")
+    char_ngram_max: int = Field(default=4, ge=1, le=6, description="Longest character n-gram (char_wb).")
 
     @property
     def n_features(self) -> int:

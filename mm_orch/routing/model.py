@@ -50,11 +50,12 @@ def fit_classifier(
     n_cal = min(max(x.shape[0] // 10, 2000), 50_000)
     cal_idx, fit_idx = order[:n_cal], order[n_cal:]
     sgd = SGDClassifier(
-        loss="log_loss", alpha=1e-6, max_iter=8, tol=None, class_weight="balanced", random_state=seed, n_jobs=-1
+        loss="log_loss", alpha=1e-6, max_iter=5, tol=None, class_weight="balanced", random_state=seed, n_jobs=-1
     )
     sgd.fit(x[fit_idx], labels[fit_idx], sample_weight=None if weights is None else weights[fit_idx])
     cal = CalibratedClassifierCV(FrozenEstimator(sgd), method="temperature")
-    cal.fit(x[cal_idx], labels[cal_idx], sample_weight=None if weights is None else weights[cal_idx])
+    # Calibration is fitted unweighted: sklearn cannot pass weights through FrozenEstimator and warns otherwise.
+    cal.fit(x[cal_idx], labels[cal_idx])
     return cal
 
 
@@ -62,6 +63,11 @@ class RouterModel:
     """A fitted router: its featurizer config, the calibrated sklearn classifier and a fast numpy view of it."""
 
     def __init__(self, classifier: CalibratedClassifierCV, featurizer_config: FeaturizerConfig) -> None:
+        if not isinstance(classifier, CalibratedClassifierCV):
+            raise ModelLoadError(
+                f"router model file holds a {type(classifier).__name__}, expected CalibratedClassifierCV; "
+                "it was not written by mm-orch. Retrain with `python -m router.train`."
+            )
         self.classifier = classifier
         self.featurizer = Featurizer(featurizer_config)
         self.classes: tuple[str, ...] = tuple(str(c) for c in classifier.classes_)
