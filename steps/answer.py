@@ -1,0 +1,172 @@
+"""``answer`` and ``answer_strict``: answer from the evidence with a small model, verify, cite.
+
+The recipe that makes a 135M model useful: show it only the few evidence sentences, ask for a short answer
+with greedy decoding, then check that the answer's words occur in those sentences. A grounded model answer is
+kept and followed by the sentence that supports it; an ungrounded one is replaced by that sentence (an
+extractive answer). Every sentence of the answer ends with a ``[n]`` marker that points into ``citations``.
+
+``answer_strict`` refuses ("The sources do not support an answer.") when the evidence does not cover the
+question (fewer than ``strict_min_coverage`` of its content words, default 0.6) or no source was found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mm_orch.exceptions import MMOrchError
+from mm_orch.models import GenerationParams
+from mm_orch.orchestration import BaseStep, State
+from steps.common import SourceDoc, cite, get_generator, read_sources
+from steps.text import Evidence, content_words, grounding_score, question_coverage, select_evidence
+
+__all__ = ["REFUSAL", "AnswerStep", "ComposedAnswer", "StrictAnswerStep", "compose_answer"]
+
+REFUSAL = "The sources do not support an answer."
+NO_SOURCES = "I found no sources for this question, so I cannot answer it."
+_SYSTEM = "You answer questions using only the given sources. Reply with a short answer of a few words."
+_GROUNDED = 0.75
+
+
+@dataclass(frozen=True, slots=True)
+class ComposedAnswer:
+    """What :func:`compose_answer` returns: the state updates of an answering step."""
+
+    answer: str
+    citations: list[dict[str, str]]
+    quality_signals: dict[str, Any]
+    failures: list[str]
+
+
+def _evidence_from_state(state: State, question: str, sources: Sequence[SourceDoc], n: int) -> list[Evidence]:
+    raw = state.get("evidence")
+    if raw:
+        return [Evidence(str(e["text"]), int(e["source"]), float(e.get("score", 0.0))) for e in raw]
+    return select_evidence(question, [(s.title, s.text) for s in sources], max_sentences=n)
+
+
+def _prompt(question: str, evidence: Sequence[Evidence]) -> list[dict[str, str]]:
+    context = "\n".join(f"[{i}] {e.text}" for i, e in enumerate(evidence, start=1))
+    return [
+        {"role": "system", "content": _SYSTEM},
+        {"role": "user", "content": f"Sources:\n{context}\n\nQuestion: {question}\nShort answer:"},
+    ]
+
+
+def _clean(text: str) -> str:
+    text = text.strip().strip('"').strip()
+    for prefix in ("Short answer:", "Answer:", "A:"):
+        if text.lower().startswith(prefix.lower()):
+            text = text[len(prefix) :].strip()
+    return text.rstrip(" .") if text.count(".") <= 1 else text
+
+
+def _supporting(answer: str, evidence: Sequence[Evidence]) -> Evidence:
+    """The evidence sentence sharing the most words with ``answer`` (the first on ties)."""
+    words = set(content_words(answer))
+    return max(evidence, key=lambda e: (len(words & set(content_words(e.text))), e.score))
+
+
+async def compose_answer(
+    question: str,
+    sources: Sequence[SourceDoc],
+    evidence: Sequence[Evidence],
+    runtime: Any,
+    *,
+    model_name: str = "default",
+    strict: bool = False,
+    failures: Sequence[str] = (),
+) -> ComposedAnswer:
+    """Answer ``question`` from ``evidence`` (sentences of ``sources``), verified and cited."""
+    failures = list(failures)
+    titles = [s.title for s in sources]
+    coverage = question_coverage(question, evidence, titles)
+    signals: dict[str, Any] = {
+        "sources_used": 0,
+        "citations": 0,
+        "grounded": False,
+        "grounding_score": 0.0,
+        "coverage": round(coverage, 3),
+        "structure_valid": True,
+        "refused": False,
+        "answer_from_model": False,
+    }
+    min_coverage = float(runtime.setting("strict_min_coverage", 0.6))
+    if not evidence or (strict and coverage < min_coverage):
+        signals.update(refused=True, failures=len(failures))
+        return ComposedAnswer(REFUSAL if strict or evidence else NO_SOURCES, [], signals, failures)
+
+    short = ""
+    try:
+        model = await get_generator(runtime, model_name)
+        params = GenerationParams(max_tokens=int(runtime.setting("answer_max_tokens", 32)), stop=["\n"])
+        short = _clean((await model.achat(_prompt(question, evidence), params)).text)
+    except MMOrchError as exc:  # the extractive answer below still serves the request
+        failures.append(f"answer model: {type(exc).__name__}: {exc}"[:300])
+    evidence_texts = [e.text for e in evidence] + titles
+    model_score = grounding_score(short, evidence_texts) if short else 0.0
+    use_model = bool(short) and model_score >= _GROUNDED and short.lower() not in {"unknown", "i don't know"}
+
+    best = _supporting(short, evidence) if use_model else max(evidence, key=lambda e: e.score)
+    used = [best.source]
+    citations, numbers = cite(sources, used)
+    mark = f"[{numbers[best.source]}]"
+    if use_model and short.rstrip(".").lower() not in best.text.lower()[: len(short) + 2]:
+        answer = f"{short} {mark}\n\nEvidence: {best.text} {mark}"
+    else:
+        answer = f"{best.text} {mark}"
+    score = grounding_score(answer.replace(mark, ""), evidence_texts)
+    signals.update(
+        sources_used=len({e.source for e in evidence}),
+        citations=len(citations),
+        grounded=score >= _GROUNDED and coverage >= 0.5,
+        grounding_score=round(score, 3),
+        answer_from_model=use_model,
+        model_answer=short[:200],
+        failures=len(failures),
+    )
+    return ComposedAnswer(answer, citations, signals, failures)
+
+
+class AnswerStep(BaseStep):
+    """``question`` (+ ``sources``/``docs``, ``evidence``) -> ``answer``, ``citations``, ``quality_signals``."""
+
+    name = "answer"
+    description = "Answer the question from the evidence with the model; verify it and cite the sources."
+    input_keys = ["question"]
+    output_keys = ["answer", "citations", "quality_signals"]
+    optional_input_keys = ["sources", "docs", "evidence", "failures", "summaries"]
+    optional_output_keys = ["failures"]
+    required_capabilities = ["generate"]
+    strict = False
+
+    async def execute(self, state: State, runtime: Any) -> dict[str, Any]:
+        question = str(state["question"])
+        sources = read_sources(state)
+        evidence = _evidence_from_state(state, question, sources, int(runtime.setting("evidence_sentences", 3)))
+        result = await compose_answer(
+            question,
+            sources,
+            evidence,
+            runtime,
+            model_name=self.model_name,
+            strict=self.strict,
+            failures=list(state.get("failures") or []),
+        )
+        out: dict[str, Any] = {
+            "answer": result.answer,
+            "citations": result.citations,
+            "quality_signals": result.quality_signals,
+        }
+        if result.failures:
+            out["failures"] = result.failures
+        return out
+
+
+class StrictAnswerStep(AnswerStep):
+    """:class:`AnswerStep` that refuses when the sources do not cover the question."""
+
+    name = "answer_strict"
+    description = "Answer only what the sources support, every claim cited; refuse otherwise."
+    strict = True
