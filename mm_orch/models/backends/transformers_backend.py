@@ -57,7 +57,7 @@ class TransformersGenerator(BaseGenerator):
                 f"model {metadata.name!r} ran out of host memory loading (needs about {metadata.memory_gb} GiB); "
                 "close other models (ModelManager.unload) or pick a smaller model"
             ) from exc
-        except (OSError, ValueError) as exc:
+        except Exception as exc:  # OSError, ValueError, safetensors' SafetensorError...: all mean bad files
             raise ModelLoadError(
                 f"model {metadata.name!r}: cannot load from {str(folder)!r} ({exc}); check source in the "
                 "models config or rebuild a prepared folder with `python -m mm_orch.models.prepare --force`"
