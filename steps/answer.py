@@ -18,7 +18,7 @@ from typing import Any
 from mm_orch.exceptions import MMOrchError
 from mm_orch.models import GenerationParams
 from mm_orch.orchestration import BaseStep, State
-from steps.common import SourceDoc, cite, get_generator, read_sources
+from steps.common import SourceDoc, cite, get_generator, read_sources, strip_markers
 from steps.text import Evidence, content_words, grounding_score, question_coverage, select_evidence
 
 __all__ = ["REFUSAL", "AnswerStep", "ComposedAnswer", "StrictAnswerStep", "compose_answer"]
@@ -56,9 +56,10 @@ def _prompt(question: str, evidence: Sequence[Evidence]) -> list[dict[str, str]]
 
 def _clean(text: str) -> str:
     text = text.strip().strip('"').strip()
-    for prefix in ("Short answer:", "Answer:", "A:"):
+    for prefix in ("Short answer:", "The answer is:", "The answer to this question is:", "Answer:", "A:"):
         if text.lower().startswith(prefix.lower()):
             text = text[len(prefix) :].strip()
+    text = strip_markers(text)
     return text.rstrip(" .") if text.count(".") <= 1 else text
 
 

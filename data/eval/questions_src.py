@@ -1,7 +1,7 @@
 """Source of data/eval/questions.jsonl: run `python data/eval/questions_src.py` to regenerate and verify it.
 
 Every gold answer must occur (normalised) in the lead of the last gold title, or the script fails.
-Rows: (question, [accepted answers], [gold titles in hop order]).
+Rows: (question, [accepted answers], [gold titles in hop order][, [other titles that state the answer]]).
 """
 
 from __future__ import annotations
@@ -28,13 +28,13 @@ SINGLE = [
     ("What is the highest mountain on Earth above sea level?", ["Mount Everest", "Everest"], ["Mount Everest"]),
     ("What is the largest hot desert in the world?", ["Sahara"], ["Sahara"]),
     ("What is the largest and deepest ocean?", ["Pacific Ocean", "Pacific"], ["Pacific Ocean"]),
-    ("What is the capital of Japan?", ["Tokyo"], ["Tokyo"]),
+    ("What is the capital of Japan?", ["Tokyo"], ["Tokyo"], ["Japan"]),
     ("What is the capital of Brazil?", ["Brasília", "Brasilia"], ["Brazil"]),
-    ("What is the capital of Egypt?", ["Cairo"], ["Cairo"]),
-    ("What is the capital of Russia?", ["Moscow"], ["Moscow"]),
-    ("What is the capital of China?", ["Beijing"], ["Beijing"]),
-    ("What is the capital of Germany?", ["Berlin"], ["Berlin"]),
-    ("What is the capital of Italy?", ["Rome"], ["Rome"]),
+    ("What is the capital of Egypt?", ["Cairo"], ["Cairo"], ["Egypt"]),
+    ("What is the capital of Russia?", ["Moscow"], ["Moscow"], ["Russia"]),
+    ("What is the capital of China?", ["Beijing"], ["Beijing"], ["China"]),
+    ("What is the capital of Germany?", ["Berlin"], ["Berlin"], ["Germany"]),
+    ("What is the capital of Italy?", ["Rome"], ["Rome"], ["Italy"]),
     ("On which river does London stand?", ["Thames"], ["London"]),
     ("On which river does Moscow stand?", ["Moskva"], ["Moscow"]),
     ("What is the chemical symbol of gold?", ["Au"], ["Gold"]),
@@ -118,6 +118,11 @@ TWO_HOP = [
 ]
 
 
+def _states(corpus, title, answers, normalize) -> bool:  # type: ignore[no-untyped-def]
+    article = corpus.get(title)
+    return article is not None and any(normalize(a) in normalize(article.extract) for a in answers)
+
+
 def main() -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     from mm_orch.tools import load_corpus
@@ -126,7 +131,8 @@ def main() -> int:
     corpus = load_corpus()
     rows, bad = [], []
     for hops, items in ((1, SINGLE), (2, TWO_HOP)):
-        for question, answers, titles in items:
+        for question, answers, titles, *rest in items:
+            alt = [t for t in (rest[0] if rest else []) if _states(corpus, t, answers, normalize_answer)]
             articles = [corpus.get(t) for t in titles]
             if any(a is None for a in articles):
                 bad.append(f"missing title in {titles}: {question}")
@@ -136,7 +142,7 @@ def main() -> int:
                 bad.append(f"answer {answers} not in {titles[-1]!r}: {question}")
                 continue
             rows.append({"id": f"q{len(rows) + 1:03d}", "question": question, "answers": answers,
-                         "gold_titles": titles, "hops": hops})  # fmt: skip
+                         "gold_titles": titles, "alt_titles": alt, "hops": hops})  # fmt: skip
     for line in bad:
         print("SKIP", line)
     out = Path(__file__).with_name("questions.jsonl")

@@ -18,14 +18,15 @@ QA_WORKFLOWS = "search_qa,search_qa_fast,search_qa_strict_citations,self_ask_sea
 
 
 def _table(reports: list[WorkflowReport], k: int) -> str:
-    head = f"{'workflow':<28} {'n':>3} {'hit@' + str(k):>6} {'acc':>6} {'acc1':>6} {'acc2':>6} {'lm_acc':>6} "
+    head = f"{'workflow':<28} {'n':>3} {'hit@' + str(k):>6} {'hit1':>6} {'acc':>6} {'acc1':>6} {'acc2':>6} {'lm_acc':>6} "
     head += f"{'refuse':>6} {'ground':>6} {'err':>5} {'p50 ms':>8}"
     lines = [head, "-" * len(head)]
     for r in reports:
         a1 = f"{r.accuracy_single_hop:.3f}" if r.accuracy_single_hop is not None else "-"
+        h1 = f"{r.hit_at_k_single_hop:.3f}" if r.hit_at_k_single_hop is not None else "-"
         a2 = f"{r.accuracy_two_hop:.3f}" if r.accuracy_two_hop is not None else "-"
         lines.append(
-            f"{r.workflow:<28} {r.n:>3} {r.hit_at_k:>6.3f} {r.accuracy:>6.3f} {a1:>6} {a2:>6} "
+            f"{r.workflow:<28} {r.n:>3} {r.hit_at_k:>6.3f} {h1:>6} {r.accuracy:>6.3f} {a1:>6} {a2:>6} "
             f"{r.model_answer_accuracy:>6.3f} {r.refusal_rate:>6.3f} {r.grounded_rate:>6.3f} {r.error_rate:>5.2f} "
             f"{r.p50_latency_ms:>8.0f}"
         )

@@ -24,6 +24,9 @@ class EvalQuestion(BaseModel):
     question: str = Field(min_length=1, description="The question as a user would ask it.")
     answers: list[str] = Field(min_length=1, description="Accepted answers; any one contained counts as correct.")
     gold_titles: list[str] = Field(min_length=1, description="Titles of the source documents, in hop order.")
+    alt_titles: list[str] = Field(
+        default_factory=list, description="Other documents that also state the answer (count as a retrieval hit)."
+    )
     hops: Literal[1, 2] = Field(description="1 for single-hop, 2 when the answer needs a bridge document.")
 
 

@@ -56,6 +56,7 @@ class WorkflowReport(BaseModel):
     workflow: str
     n: int
     hit_at_k: float
+    hit_at_k_single_hop: float | None
     all_gold_hit_at_k: float
     accuracy: float
     accuracy_single_hop: float | None
@@ -105,7 +106,7 @@ def _score(q: EvalQuestion, state: Any, k: int) -> dict[str, Any]:
     titles = retrieved_titles(state)
     signals = state.get("quality_signals") or {}
     return {
-        "hit": hit_at_k(titles, q.gold_titles[-1], k),
+        "hit": any(hit_at_k(titles, t, k) for t in [q.gold_titles[-1], *q.alt_titles]),
         "all_gold_hit": all(hit_at_k(titles, t, k) for t in q.gold_titles),
         "correct": answer_correct(str(state.get("answer", "")), q.answers),
         "model_correct": answer_correct(str(signals.get("model_answer", "")), q.answers),
@@ -168,6 +169,7 @@ def evaluate(
                 workflow=name,
                 n=len(results),
                 hit_at_k=_mean([r.hit for r in results]),
+                hit_at_k_single_hop=_mean([r.hit for r in results if r.hops == 1]) if one else None,
                 all_gold_hit_at_k=_mean([r.all_gold_hit for r in results]),
                 accuracy=_mean([r.correct for r in results]),
                 accuracy_single_hop=_mean(one) if one else None,
