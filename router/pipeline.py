@@ -10,8 +10,10 @@ Stages (each Ray Data stage shows its own progress bar; a tqdm bar tracks the st
              (Ray blocks cannot hold scipy sparse matrices);
 4. collect   blocks -> one Arrow table; duplicates (same question, context and label) dropped by key;
 5. fit       CSR matrix re-assembled from the list columns; calibrated linear model (+ bootstrap train split);
-6. evaluate  held-out rows (every 10th key, plus the bootstrap test split) for the new and published model;
-7. publish   a new version under ``output`` when its macro-F1 is >= the published one's (or ``force``).
+6. evaluate  the new and the published model on held-out trace rows (every 10th content key) plus the curated
+             bootstrap test split;
+7. publish   a new version under ``output`` when its macro-F1 on that whole set is >= the published one's and it
+             does not regress on the curated split by more than ``max_curated_drop`` (or with ``force``).
 """
 
 from __future__ import annotations
@@ -74,6 +76,9 @@ class TrainSettings(BaseModel):
     featurizer: FeaturizerConfig = Field(default_factory=FeaturizerConfig, description="Feature hashing.")
     batch_size: int = Field(default=8192, gt=0, description="Rows per map_batches call.")
     eval_every: int = Field(default=10, ge=2, description="Every N-th content key is held out for evaluation.")
+    max_curated_drop: float = Field(
+        default=0.02, ge=0, le=1, description="Largest macro-F1 drop on the curated bootstrap test split allowed."
+    )
     progress: bool = Field(default=True, description="Show progress bars.")
 
 
@@ -92,6 +97,8 @@ class TrainReport(BaseModel):
     eval_rows: int
     new_metrics: RouterMetrics
     current_metrics: RouterMetrics | None = None
+    new_curated: RouterMetrics | None = Field(default=None, description="New model on the curated test split.")
+    current_curated: RouterMetrics | None = None
     current_version: str | None = None
     seconds: dict[str, float] = Field(default_factory=dict, description="Wall time per stage.")
 
@@ -219,15 +226,15 @@ def run_training(settings: TrainSettings) -> TrainReport:
     )
     eval_examples = _examples(eval_t)
     x_eval_parts = [_csr(eval_t, featurizer.n_features)]
+    boot = load_examples(settings.bootstrap_path or DEFAULT_BOOTSTRAP_PATH)
+    curated = [e for e in boot if e.split == "test"]  # always evaluated: the fixed yardstick across versions
     if settings.use_bootstrap:
-        boot = load_examples(settings.bootstrap_path or DEFAULT_BOOTSTRAP_PATH)
         b_train = [e for e in boot if e.split != "test"]
-        b_test = [e for e in boot if e.split == "test"]
         x_parts.append(featurizer.transform([e.query for e in b_train], [e.context for e in b_train]))
         y = y + [e.workflow for e in b_train]
         w = np.concatenate([w, np.array([e.weight for e in b_train])])
-        x_eval_parts.append(featurizer.transform([e.query for e in b_test], [e.context for e in b_test]))
-        eval_examples += b_test
+    x_eval_parts.append(featurizer.transform([e.query for e in curated], [e.context for e in curated]))
+    eval_examples += curated
     x = sp.vstack(x_parts, format="csr")
     model = RouterModel(fit_classifier(x, y, sample_weight=w), settings.featurizer)
     t = mark("fit", t)
@@ -241,15 +248,23 @@ def run_training(settings: TrainSettings) -> TrainReport:
         probs.max(axis=1),
         labels,
     )
-    current_metrics, current_version = None, None
+    new_curated = evaluate_model(model, curated) if curated else None
+    current_metrics, current_curated, current_version = None, None, None
     try:
         current, manifest = load_published(settings.output)
         current_metrics, current_version = evaluate_model(current, eval_examples), manifest.version
+        current_curated = evaluate_model(current, curated) if curated else None
     except ModelLoadError as exc:
         logger.info("no usable published router to compare against (%s)", exc)
     t = mark("evaluate", t)
 
     better = current_metrics is None or new_metrics.macro_f1 >= current_metrics.macro_f1
+    regressed = (
+        new_curated is not None
+        and current_curated is not None
+        and new_curated.macro_f1 < current_curated.macro_f1 - settings.max_curated_drop
+    )
+    better = better and not regressed
     version = None
     if better or settings.force:
         manifest = publish(
@@ -266,13 +281,19 @@ def run_training(settings: TrainSettings) -> TrainReport:
     if current_metrics is None:
         reason = "no published router yet"
     else:
-        cmp = ">=" if better else "<"
+        cmp = ">=" if new_metrics.macro_f1 >= current_metrics.macro_f1 else "<"
         reason = f"macro-F1 {new_metrics.macro_f1:.4f} {cmp} published {current_metrics.macro_f1:.4f}"
+        if regressed and new_curated is not None and current_curated is not None:
+            reason += (
+                f"; curated split regressed {current_curated.macro_f1:.4f} -> {new_curated.macro_f1:.4f} "
+                f"(allowed drop {settings.max_curated_drop})"
+            )
         if not better and settings.force:
             reason += " (published anyway: force)"
     return TrainReport(
         published=version is not None, version=version, reason=reason, rows_read=rows_read,
         rows_labelled=rows_labelled, rows_deduplicated=table.num_rows, train_rows=x.shape[0],
         eval_rows=len(eval_examples), new_metrics=new_metrics, current_metrics=current_metrics,
+        new_curated=new_curated, current_curated=current_curated,
         current_version=current_version, seconds=seconds,
     )  # fmt: skip

@@ -164,6 +164,8 @@ class Featurizer:
         ctx = list(contexts)
         if len(ctx) != len(queries):
             raise ValueError(f"got {len(queries)} queries but {len(ctx)} contexts; pass one context per query")
+        if not queries:  # sklearn's hasher cannot take an empty batch
+            return sp.csr_matrix((0, self.n_features), dtype=np.float64)
         words = [f"{q} {c.tokens()}" for q, c in zip(queries, ctx, strict=True)]
         left = self._word.vectorizer.transform(words)
         right = self._char.vectorizer.transform(list(queries))

@@ -19,13 +19,17 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import SGDClassifier
 
-from mm_orch.exceptions import ModelLoadError
+from mm_orch.exceptions import ModelLoadError, RoutingError
 from mm_orch.routing.features import Featurizer, FeaturizerConfig, RequestContext
 
-__all__ = ["LARGE_DATA_ROWS", "RouterModel", "fit_classifier"]
+__all__ = ["LARGE_DATA_ROWS", "RouterModel", "RouterTrainingError", "fit_classifier"]
 
 #: From this many training rows on, fit with SGD and calibrate on a held-out slice instead of cross-validation.
 LARGE_DATA_ROWS = 20_000
+
+
+class RouterTrainingError(RoutingError):
+    """A router could not be trained from the data given (too few rows or workflows)."""
 
 
 def fit_classifier(
@@ -34,8 +38,13 @@ def fit_classifier(
     """Fit a calibrated linear classifier on featurized rows ``x`` with workflow labels ``y``."""
     labels = np.asarray(y)
     weights = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-    if len(set(labels.tolist())) < 2:
-        raise ValueError(f"need at least two distinct workflows to train a router, got {sorted(set(labels))}")
+    found = sorted({str(v) for v in labels.tolist()})
+    if len(found) < 2 or x.shape[0] < 10:
+        raise RouterTrainingError(
+            f"cannot train a router from {x.shape[0]} labelled rows covering workflows {found}: need at least 10 "
+            "rows and two workflows. Collect more traces with outcomes, or keep the bootstrap dataset in the mix "
+            "(drop --no-bootstrap)."
+        )
     if x.shape[0] < LARGE_DATA_ROWS:
         # lbfgs LogisticRegression needs minutes on 2^19 hashed columns; SGD reaches the same held-out scores
         # in ~2 s (measured on the bootstrap split), which keeps first-use training interactive.
