@@ -78,3 +78,29 @@ def test_run_time_failure_falls_back_and_all_failing_raises() -> None:
 def test_forced_workflow_is_not_routed() -> None:
     d = build_router({"version": "v1"}).route(UserRequest(query="anything", workflow="lesson_pack"))
     assert (d.workflow, d.router_version, d.confidence) == ("lesson_pack", "forced", 1.0)
+
+
+def test_cli_routes_jsonl_with_config(
+    published_router: tuple[Path, RouterModel, ModelManifest], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from mm_orch.routing.__main__ import main
+
+    cfg = tmp_path / "phase_b.yaml"
+    cfg.write_text(GUIDE_BLOCK.format(path=published_router[0]))
+    reqs = tmp_path / "in.jsonl"
+    reqs.write_text(
+        json.dumps({"query": "Quiz me on the periodic table", "request_id": "a"})
+        + "\n"
+        + json.dumps({"query": "What is our refund policy?", "documents": ["policy.pdf"], "request_id": "b"})
+        + "\n"
+    )
+    assert main(["--jsonl", str(reqs), "--config", str(cfg)]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [(d["request_id"], d["workflow"], d["router_version"]) for d in lines] == [
+        ("a", "lesson_pack", "v3"),
+        ("b", "rag_qa", "v3"),
+    ]
+    assert main(["--config", str(tmp_path / "missing.yaml"), "hi"]) == 1
+    assert "not found" in capsys.readouterr().err
