@@ -35,13 +35,14 @@ import pydantic_core
 from mm_orch.exceptions import TracingError
 from mm_orch.observability.arrow_schema import trace_arrow_schema
 from mm_orch.observability.bounded_buffer import BoundedBuffer
+from mm_orch.observability.json_to_arrow import JsonBatchConverter
 from mm_orch.observability.records import WorkflowTrace
 
 __all__ = ["ParquetSink"]
 
 logger = logging.getLogger(__name__)
 
-_MAX_BATCH = 2048  # runs converted per pa.Table.from_pylist call
+_MAX_BATCH = 2048  # runs converted per JsonBatchConverter.convert call
 
 
 class ParquetSink:
@@ -66,6 +67,7 @@ class ParquetSink:
         self.max_file_age_s = max_file_age_s
         self.compression = compression
         self.schema = trace_arrow_schema()
+        self._converter = JsonBatchConverter(self.schema, self._bad_record)
         _prepare_dir(self.directory)
         self._buffer: BoundedBuffer[bytes] = BoundedBuffer(
             queue_size, on_full=on_queue_full, batch_hint=min(_MAX_BATCH, row_group_size)
@@ -202,27 +204,17 @@ class ParquetSink:
 
     def _convert(self, items: list[bytes]) -> None:
         for start in range(0, len(items), _MAX_BATCH):
-            chunk = items[start : start + _MAX_BATCH]
-            try:
-                table = pa.Table.from_pylist([pydantic_core.from_json(j) for j in chunk], schema=self.schema)
-            except (pa.ArrowException, ValueError, TypeError):
-                table = self._convert_one_by_one(chunk)
+            table = self._converter.convert(items[start : start + _MAX_BATCH])
             if table.num_rows:
                 if not self._pending_rows and not self._file_rows:
                     self._file_opened_at = time.monotonic()
                 self._pending.append(table)
                 self._pending_rows += table.num_rows
 
-    def _convert_one_by_one(self, chunk: list[bytes]) -> pa.Table:
-        """Isolate records that do not fit the schema (only possible via write_json) so the rest are kept."""
-        good = []
-        for record_json in chunk:
-            try:
-                good.append(pa.Table.from_pylist([pydantic_core.from_json(record_json)], schema=self.schema))
-            except (pa.ArrowException, ValueError, TypeError) as err:
-                self.rows_lost += 1
-                self._record_error(f"record {record_json[:80]!r}... does not fit the trace schema: {err}")
-        return pa.concat_tables(good) if good else self.schema.empty_table()
+    def _bad_record(self, record_json: bytes, err: Exception) -> None:
+        """Isolated by the converter: a record that does not fit the schema (only possible via write_json)."""
+        self.rows_lost += 1
+        self._record_error(f"record {record_json[:80]!r}... does not fit the trace schema: {err}")
 
     def _write_full_groups(self) -> None:
         while self._pending_rows >= min(self.row_group_size, self.rows_per_file - self._file_rows):
