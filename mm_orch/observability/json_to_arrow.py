@@ -11,10 +11,10 @@ key seen in the batch) and rebuilt as maps with a handful of vectorised numpy/Ar
 out in the order their keys were first seen in the batch, which may differ from a record's own key order;
 as mappings they are equal.
 
-Slow path (kept for exactness): records the C++ reader refuses (``NaN``/``Infinity`` constants, a value that
-does not fit the schema, more than :data:`MAX_MAP_KEYS` distinct keys in one map column of a batch) are
+Slow path (kept for exactness): batches the fast path refuses (a value that does not fit the schema, more than :data:`MAX_MAP_KEYS` distinct keys in one map column of a batch) are
 converted by ``pydantic_core.from_json`` + ``pa.Table.from_pylist``, one record at a time when needed so that a
-record that does not fit the schema is isolated and reported without losing the rest of the batch.
+record that does not fit the schema is isolated and reported without losing the rest of the batch. The C++
+reader accepts the ``NaN``/``Infinity`` constants the records are serialised with, so those stay on the fast path.
 """
 
 from __future__ import annotations
