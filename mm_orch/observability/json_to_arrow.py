@@ -103,16 +103,14 @@ def _struct_to_map(column: pa.Array, map_type: pa.MapType) -> pa.Array:
     k = struct_type.num_fields
     if k > MAX_MAP_KEYS:
         raise ValueError(f"{k} distinct map keys in one batch")
-    parent_valid = (
-        np.ones(n, dtype=bool) if column.null_count == 0 else column.is_valid().to_numpy(zero_copy_only=False)
-    )
+    if column.null_count:  # the whole field missing or null in a record: rare, left to the exact slow path
+        raise ValueError(f"{column.null_count} records lack the map field")
     valid = np.zeros((n, k), dtype=bool)
     children = []
     for i in range(k):
         child = column.field(i)
         children.append(child.cast(map_type.item_type))  # int -> double; a nested object raises (slow path)
         valid[:, i] = child.is_valid().to_numpy(zero_copy_only=False) if child.null_count else True
-    valid &= parent_valid[:, None]
     offsets = np.zeros(n + 1, dtype=np.int32)
     np.cumsum(valid.sum(axis=1), out=offsets[1:])
     rows, fields = np.nonzero(valid)  # row-major: each row's entries together, in key order
@@ -122,5 +120,5 @@ def _struct_to_map(column: pa.Array, map_type: pa.MapType) -> pa.Array:
         values = pa.concat_arrays(children).take(pa.array(fields * n + rows, type=pa.int64()))
     else:
         values = pa.array([], type=map_type.item_type)
-    mask = None if parent_valid.all() else pa.array(~parent_valid)
-    return pa.MapArray.from_arrays(pa.array(offsets), keys, values, type=map_type, mask=mask)
+    result = pa.MapArray.from_arrays(pa.array(offsets), keys, values)  # no type=/mask= (pyarrow >= 15)
+    return result if result.type == map_type else result.cast(map_type)

@@ -11,10 +11,13 @@ it reaches ``rows_per_file`` rows, when its first row is ``max_file_age_s`` old,
 Memory bound: at most ``queue_size`` runs wait in the buffer, plus one batch being converted, plus fewer than
 ``row_group_size`` converted rows; nothing else grows with the number of runs.
 
-Why a thread: converting a run to Arrow costs ~20 us of Python per 5-step run; doing it off the request path keeps
-the caller's share to serialising the record to JSON once (~6 us, shared with the JSONL sink) and one list append.
-Queuing the JSON bytes rather than the record also snapshots it (a caller changing the record later cannot change
-the row) and keeps the queue small (~1.5 KB per run).
+Why a thread: the writer converts each batch with :class:`~mm_orch.observability.json_to_arrow.JsonBatchConverter`,
+whose work is Arrow's C++ JSON reader running with the GIL released (~10 us of CPU a 5-step run, on whichever core
+is free), plus ~1.5 us a run of GIL-held Python per batch. So a CPU-bound caller is not throttled by the writer;
+its share is serialising the record to JSON once (shared with the JSONL sink) and one list append. A separate
+writer process was measured as well and was no faster (the same conversion CPU, plus a pipe), so the simpler
+thread stays. Queuing the JSON bytes rather than the record also snapshots it (a caller changing the record later
+cannot change the row) and keeps the queue small (~2 KB per run).
 """
 
 from __future__ import annotations

@@ -131,3 +131,12 @@ def test_concurrent_writers_lose_nothing_and_rows_match(tmp_path: Path, make_tra
     back = _back(pq.read_table(tmp_path))
     assert sink.dropped == 0 and sink.rows_written == n_threads * per_thread
     assert sorted(back, key=lambda t: t.trace_id) == [make_trace(i) for i in range(n_threads * per_thread)]
+
+
+def test_a_record_missing_a_map_field_falls_back_and_keeps_the_row(make_trace) -> None:
+    row = json.loads(pydantic_core.to_json(make_trace(1)))
+    del row["metadata"]
+    conv, rejected = _converter()
+    table = conv.convert([pydantic_core.to_json(make_trace(0)), json.dumps(row).encode()])
+    assert conv.slow_batches == 1 and rejected == []
+    assert table.column("metadata").to_pylist() == [[("host", "test"), ("index", "0")], None]
