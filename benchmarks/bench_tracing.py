@@ -9,7 +9,9 @@ Parquet writer, so its work is inside the timing). The baseline builds the same 
 Prints the median of --repeats rounds: wall-clock runs/s, CPU time per run summed over all threads (the writer
 thread included; robust when other processes share the cores), each as a ratio to the baseline, and the mean
 time spent inside write() on the calling thread, as wall time and as that thread's own CPU time (the wall
-figure also counts waiting for the GIL while the writer thread converts a batch).
+figure also counts waiting for the GIL while the writer thread converts a batch). ``pq-pylist`` is ``parquet``
+with the writer forced onto the converter's slow path (pydantic_core.from_json + pa.Table.from_pylist, the
+conversion used before the Arrow JSON reader), so the two can be compared within one run.
 
 (b) In a fresh child process: --memory-runs runs to the Parquet sink only, sampling RSS every 50 ms; prints
 RSS before, at 10/50/100 % of the runs, the peak, and ru_maxrss. A bounded sink shows a flat curve.
@@ -31,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from mm_orch.observability import CostStats, StepTrace, Tracer, WorkflowTrace
+from mm_orch.observability.json_to_arrow import JsonBatchConverter
 
 STEPS = ("search", "fetch", "summarize", "answer", "check")
 
@@ -94,6 +97,7 @@ def one_round(mode: str, runs: int, root: Path) -> tuple[float, float, float, fl
         "parquet": {"jsonl": False, "parquet": True},
         "both": {},
         "both@10%": {"sample_rate": 0.1, "seed": 0},
+        "pq-pylist": {"jsonl": False, "parquet": True},
     }[mode]
     folder = Path(tempfile.mkdtemp(dir=root))
     in_write = 0.0
@@ -101,6 +105,10 @@ def one_round(mode: str, runs: int, root: Path) -> tuple[float, float, float, fl
     perf, thread_cpu = time.perf_counter, time.thread_time
     c0, t0 = time.process_time(), perf()
     tracer = Tracer(folder / "traces.jsonl", **kwargs)
+    if mode == "pq-pylist":  # the previous converter, for comparison: from_json + from_pylist, GIL held throughout
+        sink = tracer._parquet
+        assert sink is not None
+        sink._converter = JsonBatchConverter(sink.schema, sink._bad_record, fast=False)
     for i in range(runs):
         if tracer.sampled():
             trace = build(i)
@@ -115,7 +123,7 @@ def one_round(mode: str, runs: int, root: Path) -> tuple[float, float, float, fl
 
 
 def throughput(runs: int, repeats: int) -> None:
-    modes = ["baseline", "jsonl", "parquet", "both", "both@10%"]
+    modes = ["baseline", "jsonl", "parquet", "both", "both@10%", "pq-pylist"]
     results: dict[str, list[tuple[float, float, float, float]]] = {m: [] for m in modes}
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(repeats):  # interleave modes so drift hits all of them alike

@@ -11,10 +11,11 @@ key seen in the batch) and rebuilt as maps with a handful of vectorised numpy/Ar
 out in the order their keys were first seen in the batch, which may differ from a record's own key order;
 as mappings they are equal.
 
-Slow path (kept for exactness): batches the fast path refuses (a value that does not fit the schema, more than :data:`MAX_MAP_KEYS` distinct keys in one map column of a batch) are
-converted by ``pydantic_core.from_json`` + ``pa.Table.from_pylist``, one record at a time when needed so that a
-record that does not fit the schema is isolated and reported without losing the rest of the batch. The C++
-reader accepts the ``NaN``/``Infinity`` constants the records are serialised with, so those stay on the fast path.
+Slow path (kept for exactness): batches the fast path refuses (a value that does not fit the schema, more than
+:data:`MAX_MAP_KEYS` distinct keys in one map column of a batch, a record lacking a map field) are converted by
+``pydantic_core.from_json`` + ``pa.Table.from_pylist``, one record at a time when needed so that a record that
+does not fit the schema is isolated and reported without losing the rest of the batch. The C++ reader accepts
+the ``NaN``/``Infinity`` constants the records are serialised with, so those stay on the fast path.
 """
 
 from __future__ import annotations
@@ -36,8 +37,11 @@ _ARROW_ERRORS = (pa.ArrowException, ValueError, TypeError, KeyError, IndexError)
 class JsonBatchConverter:
     """Converts lists of JSON records to tables of ``schema``; ``on_bad_record(json, error)`` hears rejects."""
 
-    def __init__(self, schema: pa.Schema, on_bad_record: Callable[[bytes, Exception], None]) -> None:
+    def __init__(
+        self, schema: pa.Schema, on_bad_record: Callable[[bytes, Exception], None], *, fast: bool = True
+    ) -> None:
         self.schema = schema
+        self.fast = fast  # False: always the slow path (for comparisons in benchmarks/bench_tracing.py)
         self.on_bad_record = on_bad_record
         self.fast_batches = 0
         self.slow_batches = 0
@@ -49,6 +53,8 @@ class JsonBatchConverter:
         if not items:
             return self.schema.empty_table()
         try:
+            if not self.fast:
+                raise ValueError("fast path off")
             table = self._fast(items)
             self.fast_batches += 1
             return table

@@ -140,3 +140,11 @@ def test_a_record_missing_a_map_field_falls_back_and_keeps_the_row(make_trace) -
     table = conv.convert([pydantic_core.to_json(make_trace(0)), json.dumps(row).encode()])
     assert conv.slow_batches == 1 and rejected == []
     assert table.column("metadata").to_pylist() == [[("host", "test"), ("index", "0")], None]
+
+
+def test_fast_off_gives_the_same_table_by_the_slow_path(make_trace) -> None:
+    items = [pydantic_core.to_json(make_trace(i)) for i in range(50)]
+    fast, _ = _converter()
+    slow = JsonBatchConverter(SCHEMA, lambda j, e: None, fast=False)
+    assert slow.convert(items).equals(fast.convert(items))
+    assert (slow.slow_batches, slow.fast_batches, fast.fast_batches) == (1, 0, 1)
