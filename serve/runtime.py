@@ -1,0 +1,214 @@
+"""The handle-backed runtime: what the executor hands to steps inside the Serve ingress replica.
+
+Steps ask ``runtime.model_manager.get_model(name)`` exactly as in-process; here the answer is a proxy whose
+async methods (``agenerate``, ``agenerate_batch``, ``achat``, ``asummarize``, ``aembed``) await a
+DeploymentHandle call on the LLM or embedder deployment. The sync twins (``generate``, ``chat``, ...) work from
+worker threads (tools and sync steps run there) by waiting on the handle's response; called on the event loop
+thread they raise :class:`SyncModelCallError` instead of deadlocking it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from mm_orch.exceptions import ModelError, ModelNotFoundError, format_options
+from mm_orch.models import ChatMessage, GenerationParams, GenerationResult
+from mm_orch.orchestration.runtime import Runtime
+from mm_orch.registries.tool_registry import ToolRegistry
+
+__all__ = [
+    "HandleEmbedder",
+    "HandleGenerator",
+    "HandleModelManager",
+    "SyncModelCallError",
+    "build_handle_runtime",
+]
+
+DEFAULT_TIMEOUT_S = 300.0
+
+
+class SyncModelCallError(ModelError):
+    """A blocking model method was called on the replica's event loop thread, where waiting would stall it."""
+
+
+def _wait(response: Any, method: str, timeout_s: float) -> Any:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return response.result(timeout_s=timeout_s)
+    response.cancel()
+    raise SyncModelCallError(
+        f"model.{method}() blocks, but it was called on the Serve replica's event loop thread; call "
+        f"`await model.a{method}(...)` from an async step, or run the sync call in a worker thread "
+        "(`await asyncio.to_thread(model." + method + ", ...)`)"
+    )
+
+
+class HandleGenerator:
+    """A generator living in another replica, reached through a DeploymentHandle of the LLM deployment."""
+
+    backend = "serve_handle"
+
+    def __init__(self, name: str, handle: Any, *, on_tokens: Any = None, timeout_s: float = DEFAULT_TIMEOUT_S):
+        self.name = name
+        self.handle = handle
+        self.timeout_s = timeout_s
+        self._on_tokens = on_tokens
+
+    def _count(self, results: Sequence[GenerationResult]) -> None:
+        if self._on_tokens is not None:
+            self._on_tokens(sum(r.completion_tokens for r in results))
+
+    # --- async, the path steps use -------------------------------------------------------------------------
+    async def agenerate(self, prompt: str, params: GenerationParams | None = None) -> GenerationResult:
+        result: GenerationResult = await self.handle.generate.remote(prompt, params)
+        self._count([result])
+        return result
+
+    async def agenerate_batch(
+        self, prompts: list[str], params: GenerationParams | None = None
+    ) -> list[GenerationResult]:
+        results: list[GenerationResult] = await self.handle.generate_batch.remote(list(prompts), params)
+        self._count(results)
+        return results
+
+    async def achat(
+        self, messages: Sequence[dict[str, str] | ChatMessage], params: GenerationParams | None = None
+    ) -> GenerationResult:
+        result: GenerationResult = await self.handle.chat.remote(list(messages), params)
+        self._count([result])
+        return result
+
+    async def asummarize(self, text: str, max_words: int = 60) -> str:
+        return str(await self.handle.summarize.remote(text, max_words))
+
+    # --- sync twins, for worker threads --------------------------------------------------------------------
+    def generate(self, prompt: str, params: GenerationParams | None = None) -> GenerationResult:
+        result: GenerationResult = _wait(self.handle.generate.remote(prompt, params), "generate", self.timeout_s)
+        self._count([result])
+        return result
+
+    def generate_batch(self, prompts: list[str], params: GenerationParams | None = None) -> list[GenerationResult]:
+        response = self.handle.generate_batch.remote(list(prompts), params)
+        results: list[GenerationResult] = _wait(response, "generate_batch", self.timeout_s)
+        self._count(results)
+        return results
+
+    def chat(
+        self, messages: Sequence[dict[str, str] | ChatMessage], params: GenerationParams | None = None
+    ) -> GenerationResult:
+        result: GenerationResult = _wait(self.handle.chat.remote(list(messages), params), "chat", self.timeout_s)
+        self._count([result])
+        return result
+
+    def summarize(self, text: str, max_words: int = 60) -> str:
+        return str(_wait(self.handle.summarize.remote(text, max_words), "summarize", self.timeout_s))
+
+    def close(self) -> None:
+        """Nothing to release here: the model lives in the LLM deployment."""
+
+
+class HandleEmbedder:
+    """An embedding model living in the embedder deployment."""
+
+    backend = "serve_handle"
+
+    def __init__(self, name: str, handle: Any, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        self.name = name
+        self.model_name = name  # what tools key their vector caches by
+        self.handle = handle
+        self.timeout_s = timeout_s
+
+    async def aembed(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(await self.handle.embed.remote(list(texts)), dtype=np.float32)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(_wait(self.handle.embed.remote(list(texts)), "embed", self.timeout_s), dtype=np.float32)
+
+    def close(self) -> None:
+        """Nothing to release here: the model lives in the embedder deployment."""
+
+
+class HandleModelManager:
+    """``get_model(name)`` for the cluster: names map to deployment handles, proxies are built once.
+
+    ``generators`` maps model names to LLM deployment handles (the first one also answers ``"default"``);
+    ``embedder`` is the embedder deployment handle (answers ``"embedder"``). ``token_count`` adds up the
+    completion tokens of every call, so the executor attributes tokens to steps as in-process;
+    ``load_history`` stays empty because models load in their own deployments.
+    """
+
+    def __init__(
+        self,
+        generators: Mapping[str, Any],
+        embedder: Any = None,
+        *,
+        embedder_name: str = "embedder",
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> None:
+        if not generators:
+            raise ModelNotFoundError("HandleModelManager needs at least one generator handle, got none")
+        self.load_history: list[Any] = []
+        self.token_count = 0
+        self._lock = threading.Lock()
+        self._models: dict[str, HandleGenerator | HandleEmbedder] = {
+            name: HandleGenerator(name, h, on_tokens=self._add_tokens, timeout_s=timeout_s)
+            for name, h in generators.items()
+        }
+        self._aliases = {"default": next(iter(generators))}
+        if embedder is not None:
+            self._models[embedder_name] = HandleEmbedder(embedder_name, embedder, timeout_s=timeout_s)
+            self._aliases["embedder"] = embedder_name
+
+    def _add_tokens(self, n: int) -> None:
+        with self._lock:
+            self.token_count += n
+
+    def names(self) -> list[str]:
+        """Every name get_model accepts."""
+        return sorted(set(self._models) | set(self._aliases))
+
+    def get_model(self, name: str = "default") -> HandleGenerator | HandleEmbedder:
+        """The proxy for ``name`` (cheap: no I/O)."""
+        real = self._aliases.get(name, name)
+        try:
+            return self._models[real]
+        except KeyError:
+            raise ModelNotFoundError(
+                f"model {name!r} is not served by this application; options: {format_options(self.names())}. "
+                "Add an LLM deployment for it in the Serve config (args.generators)."
+            ) from None
+
+    async def aget_model(self, name: str = "default") -> HandleGenerator | HandleEmbedder:
+        return self.get_model(name)
+
+    def loaded(self) -> list[str]:
+        return sorted(self._models)
+
+    def stats(self) -> dict[str, Any]:
+        return {"served": self.loaded(), "token_count": self.token_count}
+
+    def close(self) -> None:
+        """Nothing to release: the models live in their deployments."""
+
+
+def build_handle_runtime(
+    manager: HandleModelManager,
+    *,
+    tools_config: Any = None,
+    settings: Mapping[str, Any] | None = None,
+) -> Runtime:
+    """The runtime for the ingress replica: handle-backed models, the default tools in-process (hybrid search
+    and the document store embed through the embedder deployment when one is served)."""
+    from mm_orch.tools import default_tools
+
+    embedder = manager.get_model("embedder") if "embedder" in manager.names() else None
+    tools = ToolRegistry()
+    for name, (tool, metadata) in default_tools(tools_config, embedder=embedder).items():  # type: ignore[arg-type]
+        tools.register(name, tool, metadata)
+    return Runtime(model_manager=manager, tools=tools, settings=dict(settings or {}))
