@@ -237,8 +237,16 @@ T: list[tuple[str, str, dict[str, object], list[str]]] = [
     # near-miss with rag: same questions without attached material
     ("sq-docnear", "search_qa", {}, ["In a typical {doc}, {docq}?", "Usually in a {doc}, {docq}?"]),
     ("sq-docplain", "search_qa", {}, ["{docq}?", "Generally speaking, {docq}?"]),
-    ("sq-story", "search_qa", {}, ["Give me the backstory of {topic}.", "What would happen if {topic} disappeared?",
-                                    "What problems is {topic} running into right now?"]),
+    (
+        "sq-story",
+        "search_qa",
+        {},
+        [
+            "Give me the backstory of {topic}.",
+            "What would happen if {topic} disappeared?",
+            "What problems is {topic} running into right now?",
+        ],
+    ),
     # ---------------- search_qa_fast: single facts, short
     (
         "sf-capital",
@@ -257,8 +265,17 @@ T: list[tuple[str, str, dict[str, object], list[str]]] = [
     ("sf-author", "search_qa_fast", {}, ["Who made {work}?", "{work} release year", "who created {work}"]),
     ("sf-pop", "search_qa_fast", {}, ["population of {country}", "How many people live in {country}?"]),
     ("sf-open", "search_qa_fast", {}, ["When did {thing} open?", "{thing} opening date"]),
-    ("sf-misc", "search_qa_fast", {}, ["{person} nationality", "Is {country} in Europe?",
-                                        "What year did {thing} open?", "{country} dialing code"]),
+    (
+        "sf-misc",
+        "search_qa_fast",
+        {},
+        [
+            "{person} nationality",
+            "Is {country} in Europe?",
+            "What year did {thing} open?",
+            "{country} dialing code",
+        ],
+    ),
     ("sf-lang", "search_qa_fast", {}, ["official language of {country}", "What do they speak in {country}?"]),
     # ---------------- search_qa_strict_citations: evidence demanded, often without the word "cite"
     (
@@ -325,11 +342,16 @@ T: list[tuple[str, str, dict[str, object], list[str]]] = [
             "What does the official guidance in {country} say about {topic}? Quote it.",
         ],
     ),
-    ("sc-origin", "search_qa_strict_citations", {}, [
-        "Who first claimed that {claim}, and where was it published?",
-        "List the sources that discuss {topic}, and what each one says.",
-        "I only trust primary documents: what do they say about {topic}?",
-    ]),
+    (
+        "sc-origin",
+        "search_qa_strict_citations",
+        {},
+        [
+            "Who first claimed that {claim}, and where was it published?",
+            "List the sources that discuss {topic}, and what each one says.",
+            "I only trust primary documents: what do they say about {topic}?",
+        ],
+    ),
     # ---------------- self_ask_search_qa: multi-hop
     (
         "sa-when-built",
