@@ -55,3 +55,32 @@ def test_threshold_is_configurable() -> None:
     t = _trace(quality_signals={"relevance": 0.5})
     assert label_from_trace(t) is None
     assert label_from_trace(t, LabelRule(min_quality=0.4)) is not None
+
+
+def test_vectorized_labels_agree_with_row_rule() -> None:
+    import pyarrow as pa
+
+    from mm_orch.observability.arrow_schema import trace_arrow_schema
+    from router.labels import label_table
+    from router.synthetic import synthetic_traces
+
+    table = synthetic_traces(600, seed=4).drop_columns(["truth"])
+    extra = [
+        _trace(feedback=0.0, quality_signals={"a": 0.7}, metadata={"has_collection": "yes"}),
+        _trace(feedback=0.5, metadata={"history_turns": "3"}, mode="chat"),
+        _trace(question="   ", workflow_forced=True),
+        _trace(quality_signals={"a": 0.9, "b": 0.2}),  # mean 0.55 < 0.6
+        _trace(quality_signals={"a": 1.4}, metadata={"history_turns": "x"}),  # clipped to 1; bad int -> 0
+    ]
+    extra_table = pa.Table.from_pylist([t.to_row() for t in extra], schema=trace_arrow_schema())
+    for t in (table, extra_table.select(table.column_names)):
+        expected = [ex for ex in (label_from_row(r) for r in t.to_pylist()) if ex is not None]
+        got = label_table(t).to_pylist()
+        assert len(got) == len(expected) > 0
+        for g, e in zip(got, expected, strict=True):
+            assert (g["query"], g["workflow"], g["weight"], g["mode"]) == (e.query, e.workflow, e.weight, e.mode)
+            assert (g["has_collection"], g["has_documents"], g["history_turns"]) == (
+                e.has_collection,
+                e.has_documents,
+                e.history_turns,
+            )
