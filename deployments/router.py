@@ -49,9 +49,12 @@ def parse_user_config(raw: Mapping[str, Any] | RouterUserConfig | None) -> Route
     try:
         return RouterUserConfig.model_validate(dict(raw or {}))
     except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']} (got {e.get('input')!r})" for e in exc.errors()
+        )
         raise ConfigError(
-            f"router deployment user_config {dict(raw or {})!r} is invalid: {exc}. Allowed keys: "
-            f"'router' (RouterConfig fields: {sorted(RouterConfig.model_fields)}) and 'revision'"
+            f"router deployment user_config {dict(raw or {})!r} is invalid: {problems}. Allowed keys: 'router' "
+            f"(RouterConfig fields: {sorted(RouterConfig.model_fields)}) and 'revision'"
         ) from exc
 
 

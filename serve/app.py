@@ -24,7 +24,7 @@ from serve.config import ServeAppArgs, parse_args
 from serve.ingress import create_app
 from serve.runtime import HandleModelManager, build_handle_runtime
 
-__all__ = ["Ingress", "IngressServer", "build_app", "project_config"]
+__all__ = ["Ingress", "IngressServer", "build_app", "default_app", "project_config"]
 
 log = logging.getLogger(__name__)
 
@@ -134,3 +134,7 @@ def project_config(name: str) -> Path:
     from mm_orch.orchestration.wiring import project_root
 
     return project_root() / "config" / name
+
+
+#: The application with default args, for ``serve build serve.app:default_app`` (which needs an Application).
+default_app: Application = build_app()

@@ -65,20 +65,31 @@ class BodySizeLimit:
                 await self._reject(send, int(value))
                 return
         seen = 0
+        rejected = False
 
         async def counted_receive() -> Any:
-            nonlocal seen
+            # Past the limit: answer 413 now and tell the app the client left, so it stops reading.
+            nonlocal seen, rejected
+            if rejected:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _BodyTooLarge(seen)
+                    rejected = True
+                    await self._reject(send, seen)
+                    return {"type": "http.disconnect"}
             return message
 
+        async def guarded_send(message: Any) -> None:
+            if not rejected:  # the 413 already went out; drop whatever the app answers after it
+                await send(message)
+
         try:
-            await self.app(scope, counted_receive, send)
-        except _BodyTooLarge as exc:
-            await self._reject(send, exc.size)
+            await self.app(scope, counted_receive, guarded_send)
+        except Exception:
+            if not rejected:
+                raise
 
     async def _reject(self, send: Any, size: int) -> None:
         body = json.dumps(
@@ -98,9 +109,3 @@ class BodySizeLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
-
-
-class _BodyTooLarge(Exception):
-    def __init__(self, size: int) -> None:
-        super().__init__(size)
-        self.size = size
