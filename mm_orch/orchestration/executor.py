@@ -207,15 +207,20 @@ class GraphExecutor:
         traced = self.tracer is not None and self.tracer.sampled()
         initial = state if type(state) is State else State(state)
         workflow = None if graph.name == "<graph>" else graph.name
+        recording = traced or record
+        perf0, wall0 = time.perf_counter(), time.time()
         ctx = RunContext(
             graph=graph,
             workflow=workflow,
             runtime=runtime,
             validate=self.validate,
-            recording=traced or record,
+            recording=recording,
             state=initial,
+            manager=getattr(runtime, "model_manager", None) if recording else None,
+            wall0=wall0,
+            perf0=perf0,
         )
-        return ctx, traced, time.perf_counter(), time.time()
+        return ctx, traced, perf0, wall0
 
     def _end(
         self,

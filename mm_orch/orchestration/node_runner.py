@@ -72,6 +72,9 @@ class RunContext:
     state: State
     records: list[NodeRecord] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    manager: Any = None  # the runtime's model manager, when it has one (load and token counters)
+    wall0: float = 0.0  # time.time() at the start of the run
+    perf0: float = 0.0  # time.perf_counter() at the same moment
 
 
 # --- the contract -------------------------------------------------------------------------------------------
@@ -149,21 +152,22 @@ def _backoff(policy: NodePolicy, attempt: int) -> float:
     return float(min(policy.retry_backoff_s * (2 ** (attempt - 1)), _MAX_BACKOFF_S))
 
 
-def _usage(runtime: Any) -> tuple[int, int]:
-    manager = getattr(runtime, "model_manager", None)
+_NO_USAGE = (0, 0)
+
+
+def _usage(manager: Any) -> tuple[int, int]:
     if manager is None:
-        return 0, 0
+        return _NO_USAGE
     return len(getattr(manager, "load_history", ())), int(getattr(manager, "token_count", 0))
 
 
 def _begin(ctx: RunContext, node: str, step: BaseStep) -> tuple[NodeRecord | None, tuple[int, int], float]:
     if not ctx.recording:
-        return None, (0, 0), 0.0
-    return (
-        NodeRecord(node=node, step_name=step.step_name, started_at=time.time()),
-        _usage(ctx.runtime),
-        time.perf_counter(),
-    )
+        return None, _NO_USAGE, 0.0
+    t0 = time.perf_counter()
+    # One wall-clock read per run (ctx.wall0); node start times derive from the monotonic clock.
+    rec = NodeRecord(node=node, step_name=step.step_name, started_at=ctx.wall0 + (t0 - ctx.perf0))
+    return rec, _usage(ctx.manager), t0
 
 
 def _finish(
@@ -177,18 +181,20 @@ def _finish(
 ) -> None:
     if rec is None:
         return
-    rec.latency_ms = (time.perf_counter() - t0) * 1000.0
-    rec.ended_at = rec.started_at + rec.latency_ms / 1000.0
+    elapsed = time.perf_counter() - t0
+    rec.latency_ms = elapsed * 1000.0
+    rec.ended_at = rec.started_at + elapsed
     rec.attempts = attempts
     if fallback is not None:
         rec.used_fallback, rec.step_name = True, fallback.step_name
     if error is not None:
         rec.success, rec.error_type, rec.error_message = False, type(error).__name__, str(error)
-    loads, tokens = _usage(ctx.runtime)
-    if loads > usage0[0]:
-        history = ctx.runtime.model_manager.load_history
-        rec.model_loads = [str(getattr(h, "name", h)) for h in list(history)[usage0[0] : loads]]
-    rec.tokens = tokens - usage0[1]
+    if ctx.manager is not None:
+        loads, tokens = _usage(ctx.manager)
+        if loads > usage0[0]:
+            history = ctx.manager.load_history
+            rec.model_loads = [str(getattr(h, "name", h)) for h in list(history)[usage0[0] : loads]]
+        rec.tokens = tokens - usage0[1]
     ctx.records.append(rec)
 
 
