@@ -76,3 +76,9 @@ def fake_models_yaml(tmp_path: Path) -> Path:
     path = tmp_path / "models.yaml"
     path.write_text(yaml.safe_dump(config.model_dump(mode="json")), encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def local_handle() -> type[LocalHandle]:
+    """The LocalHandle class (test modules cannot import conftest directly)."""
+    return LocalHandle
