@@ -9,7 +9,14 @@ from pathlib import Path
 from mm_orch.exceptions import ModelLoadError, ModelUnavailableError
 from mm_orch.models.metadata import HubSource, ModelMetadata, PackageDirSource, PackageGGUFSource, PathSource
 
-__all__ = ["check_model_folder", "local_folder", "package_dir", "prepared_dir", "source_gguf_path"]
+__all__ = [
+    "check_model_folder",
+    "hub_revision",
+    "local_folder",
+    "package_dir",
+    "prepared_dir",
+    "source_gguf_path",
+]
 
 _WEIGHT_PATTERNS = ("*.safetensors", "*.bin", "*.pt")
 
@@ -81,3 +88,10 @@ def local_folder(meta: ModelMetadata, cache_dir: Path) -> Path | str:
         fix = f"rebuild it: `python -m mm_orch.models.prepare --model {meta.name} --force`"
     check_model_folder(folder, model=meta.name, fix=fix)
     return folder
+
+
+def hub_revision(meta: ModelMetadata) -> dict[str, str]:
+    """``{"revision": ...}`` for a pinned Hub source, else ``{}`` (splat into from_pretrained / engine args)."""
+    if isinstance(meta.source, HubSource) and meta.source.revision:
+        return {"revision": meta.source.revision}
+    return {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -12,6 +13,7 @@ from mm_orch.exceptions import ModelLoadError, ModelUnavailableError
 from mm_orch.models.backends.base import BaseEmbedder
 from mm_orch.models.backends.devices import resolve_torch_device
 from mm_orch.models.metadata import ModelMetadata
+from mm_orch.models.sources import hub_revision
 
 __all__ = ["SentenceTransformerEmbedder"]
 
@@ -30,8 +32,9 @@ class SentenceTransformerEmbedder(BaseEmbedder):
                 f"model {metadata.name!r} needs sentence-transformers ({exc}); install `mm-orch[cpu]` or `[gpu]`"
             ) from exc
         device = resolve_torch_device(metadata)
+        kwargs: dict[str, Any] = {**hub_revision(metadata), **metadata.engine_args}
         try:
-            self._model = SentenceTransformer(str(folder), device=device, **metadata.engine_args)
+            self._model = SentenceTransformer(str(folder), device=device, **kwargs)
         except MemoryError as exc:
             raise ModelLoadError(
                 f"model {metadata.name!r} ran out of memory loading (needs about {metadata.memory_gb} GiB); "

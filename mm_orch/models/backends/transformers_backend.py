@@ -19,6 +19,7 @@ from mm_orch.models.backends.devices import resolve_torch_device, torch_dtype
 from mm_orch.models.errors import ContextLengthError
 from mm_orch.models.metadata import ModelMetadata
 from mm_orch.models.params import FinishReason, GenerationParams
+from mm_orch.models.sources import hub_revision
 
 __all__ = ["TransformersGenerator"]
 
@@ -42,9 +43,10 @@ class TransformersGenerator(BaseGenerator):
         self.device = resolve_torch_device(metadata)
         dtype = torch_dtype(metadata, self.device)
         try:
-            self.tokenizer: Any = AutoTokenizer.from_pretrained(str(folder), padding_side="left")
+            pin = hub_revision(metadata)
+            self.tokenizer: Any = AutoTokenizer.from_pretrained(str(folder), padding_side="left", **pin)
             loader: Any = AutoModelForCausalLM
-            self.model: Any = loader.from_pretrained(str(folder), dtype=dtype, **metadata.engine_args)
+            self.model: Any = loader.from_pretrained(str(folder), dtype=dtype, **pin, **metadata.engine_args)
             self.model.to(self.device)
             self.model.eval()
         except torch.OutOfMemoryError as exc:

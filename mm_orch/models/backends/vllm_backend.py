@@ -24,6 +24,7 @@ from mm_orch.models.backends.devices import gpu_available
 from mm_orch.models.errors import ContextLengthError
 from mm_orch.models.metadata import ModelMetadata
 from mm_orch.models.params import FinishReason, GenerationParams
+from mm_orch.models.sources import hub_revision
 
 __all__ = ["CPU_ENV_DEFAULTS", "VLLMGenerator", "check_vllm_platform"]
 
@@ -109,8 +110,9 @@ class VLLMGenerator(BaseGenerator):
         from transformers import AutoTokenizer
         from vllm.engine.arg_utils import AsyncEngineArgs
 
-        self.tokenizer: Any = AutoTokenizer.from_pretrained(str(folder))
-        args: dict[str, Any] = {"model": str(folder), "max_model_len": metadata.context_length}
+        pin = hub_revision(metadata)
+        self.tokenizer: Any = AutoTokenizer.from_pretrained(str(folder), **pin)
+        args: dict[str, Any] = {"model": str(folder), "max_model_len": metadata.context_length, **pin}
         if metadata.dtype != "auto":
             args["dtype"] = metadata.dtype
         args.update(metadata.engine_args)
