@@ -9,27 +9,39 @@
     stats = CostStatistics.from_traces(read_traces("data/traces/traces.jsonl"))
 """
 
-from mm_orch.observability.arrow_schema import trace_arrow_schema
-from mm_orch.observability.config import TracerConfig
-from mm_orch.observability.cost_stats import CostStatistics, WorkflowCostStats
-from mm_orch.observability.readers import SUPPORTED_SCHEMA_VERSIONS, read_traces, read_traces_table, trace_files
-from mm_orch.observability.records import TRACE_SCHEMA_VERSION, Citation, CostStats, StepTrace, WorkflowTrace
-from mm_orch.observability.tracer import Tracer, TracerStats
+# Lazy exports (PEP 562): the executor imports mm_orch.observability.records on every start, and that must not
+# import pyarrow (the sinks' dependency) for processes that never trace.
+from importlib import import_module
+from typing import Any
 
-__all__ = [
-    "SUPPORTED_SCHEMA_VERSIONS",
-    "TRACE_SCHEMA_VERSION",
-    "Citation",
-    "CostStatistics",
-    "CostStats",
-    "StepTrace",
-    "Tracer",
-    "TracerConfig",
-    "TracerStats",
-    "WorkflowCostStats",
-    "WorkflowTrace",
-    "read_traces",
-    "read_traces_table",
-    "trace_arrow_schema",
-    "trace_files",
-]
+_EXPORTS: dict[str, str] = {
+    "Citation": "mm_orch.observability.records",
+    "CostStatistics": "mm_orch.observability.cost_stats",
+    "CostStats": "mm_orch.observability.records",
+    "SUPPORTED_SCHEMA_VERSIONS": "mm_orch.observability.readers",
+    "StepTrace": "mm_orch.observability.records",
+    "TRACE_SCHEMA_VERSION": "mm_orch.observability.records",
+    "Tracer": "mm_orch.observability.tracer",
+    "TracerConfig": "mm_orch.observability.config",
+    "TracerStats": "mm_orch.observability.tracer",
+    "WorkflowCostStats": "mm_orch.observability.cost_stats",
+    "WorkflowTrace": "mm_orch.observability.records",
+    "read_traces": "mm_orch.observability.readers",
+    "read_traces_table": "mm_orch.observability.readers",
+    "trace_arrow_schema": "mm_orch.observability.arrow_schema",
+    "trace_files": "mm_orch.observability.readers",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'mm_orch.observability' has no attribute {name!r}") from None
+    return getattr(import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -71,6 +71,7 @@ class ParquetSink:
         self.compression = compression
         self.schema = trace_arrow_schema()
         self._converter = JsonBatchConverter(self.schema, self._bad_record)
+        _warm_up(self._converter)
         _prepare_dir(self.directory)
         self._buffer: BoundedBuffer[bytes] = BoundedBuffer(
             queue_size, on_full=on_queue_full, batch_hint=min(_MAX_BATCH, row_group_size)
@@ -307,3 +308,28 @@ def _prepare_dir(directory: Path) -> None:
             f"The Parquet trace folder {str(directory)!r} is not writable. Fix its permissions or pass another "
             "parquet_dir."
         )
+
+
+_WARM = threading.Event()
+
+
+def _warm_up(converter: JsonBatchConverter) -> None:
+    """Convert one sample record now, once per process.
+
+    pyarrow imports pandas lazily on its first array conversion; if that first conversion happened on the
+    writer thread during interpreter shutdown (a tracer closed by atexit), the import would fail with
+    "can't register atexit after shutdown" and the last rows would be lost.
+    """
+    if _WARM.is_set():
+        return
+    sample = WorkflowTrace(
+        trace_id="warm-up",
+        request_id="warm-up",
+        timestamp=0.0,
+        workflow="warm-up",
+        quality_signals={"q": 1.0},
+        router_alternatives={"w": 1.0},
+        metadata={"k": "v"},
+    )
+    converter.convert([sample.model_dump_json().encode()])
+    _WARM.set()

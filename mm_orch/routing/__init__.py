@@ -5,41 +5,47 @@
 Every router answers ``route(request) -> RoutingDecision``.
 """
 
-from mm_orch.routing.chain import RouterChain, build_router
-from mm_orch.routing.config import RouterConfig
-from mm_orch.routing.costs import CostTable, WorkflowCost
-from mm_orch.routing.decision import WORKFLOWS, Router, RoutingDecision, as_request
-from mm_orch.routing.features import Featurizer, FeaturizerConfig, RequestContext
-from mm_orch.routing.metrics import RouterMetrics
-from mm_orch.routing.model import RouterModel
-from mm_orch.routing.persistence import ModelManifest, load_published, publish
-from mm_orch.routing.router_v1 import RouterV1
-from mm_orch.routing.router_v2 import RouterV2
-from mm_orch.routing.router_v3 import RouterV3
-from mm_orch.routing.training import LabelledExample, load_examples, train_bootstrap
+# Lazy exports (PEP 562): importing a light submodule such as mm_orch.routing.config or router_v1 must not pull
+# in scikit-learn and skops (several seconds of import), which only the trained routers need.
+from importlib import import_module
+from typing import Any
 
-__all__ = [
-    "WORKFLOWS",
-    "CostTable",
-    "Featurizer",
-    "FeaturizerConfig",
-    "LabelledExample",
-    "ModelManifest",
-    "RequestContext",
-    "Router",
-    "RouterChain",
-    "RouterConfig",
-    "RouterMetrics",
-    "RouterModel",
-    "RouterV1",
-    "RouterV2",
-    "RouterV3",
-    "RoutingDecision",
-    "WorkflowCost",
-    "as_request",
-    "build_router",
-    "load_examples",
-    "load_published",
-    "publish",
-    "train_bootstrap",
-]
+_EXPORTS: dict[str, str] = {
+    "CostTable": "mm_orch.routing.costs",
+    "Featurizer": "mm_orch.routing.features",
+    "FeaturizerConfig": "mm_orch.routing.features",
+    "LabelledExample": "mm_orch.routing.training",
+    "ModelManifest": "mm_orch.routing.persistence",
+    "RequestContext": "mm_orch.routing.features",
+    "Router": "mm_orch.routing.decision",
+    "RouterChain": "mm_orch.routing.chain",
+    "RouterConfig": "mm_orch.routing.config",
+    "RouterMetrics": "mm_orch.routing.metrics",
+    "RouterModel": "mm_orch.routing.model",
+    "RouterV1": "mm_orch.routing.router_v1",
+    "RouterV2": "mm_orch.routing.router_v2",
+    "RouterV3": "mm_orch.routing.router_v3",
+    "RoutingDecision": "mm_orch.routing.decision",
+    "WORKFLOWS": "mm_orch.routing.decision",
+    "WorkflowCost": "mm_orch.routing.costs",
+    "as_request": "mm_orch.routing.decision",
+    "build_router": "mm_orch.routing.chain",
+    "load_examples": "mm_orch.routing.training",
+    "load_published": "mm_orch.routing.persistence",
+    "publish": "mm_orch.routing.persistence",
+    "train_bootstrap": "mm_orch.routing.training",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'mm_orch.routing' has no attribute {name!r}") from None
+    return getattr(import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return __all__
