@@ -63,7 +63,8 @@ def test_public_api_is_pinned() -> None:
             "ApiError", "AuthConfig", "ErrorResponse", "FieldError", "HandleEmbedder", "HandleGenerator",
             "HandleModelManager", "HandleRouter", "HealthResponse", "IngressBackend", "LimitsConfig",
             "OrchestratorBackend", "ServeAppArgs", "StatsResponse", "SyncModelCallError", "TracingArgs",
-            "WorkflowInfo", "WorkflowsResponse", "build_handle_runtime", "create_app", "parse_args",
+            "WorkflowInfo", "WorkflowsResponse", "build_handle_runtime", "create_app", "deploy_config",
+            "load_serve_config", "parse_args", "set_router_user_config",
         ]
     )  # fmt: skip
 
