@@ -15,21 +15,23 @@ import asyncio
 import hashlib
 import logging
 import os
+import re
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from mm_orch.tools.bm25_index import INDEX_FORMAT, FieldedBM25, make_stemmer
+from mm_orch.tools.bm25_index import INDEX_FORMAT, STOPWORDS, FieldedBM25, make_stemmer
 from mm_orch.tools.config import SearchConfig, resolve_cache_dir
 from mm_orch.tools.errors import SearchError
 from mm_orch.tools.types import Embedder, SearchResult
 from mm_orch.tools.wiki_corpus import WikiArticle, WikiCorpus, load_corpus
 
-__all__ = ["LocalWikiSearch", "embedder_id", "reciprocal_rank_fusion", "snippet_of"]
+__all__ = ["LocalWikiSearch", "embedder_id", "query_snippet", "reciprocal_rank_fusion", "snippet_of"]
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,46 @@ def snippet_of(text: str, max_chars: int) -> str:
     cut = text[: max_chars - 1]
     space = cut.rfind(" ")
     return (cut[:space] if space > max_chars // 2 else cut).rstrip(" ,;:") + "…"
+
+
+_STOPWORD_SET = frozenset(STOPWORDS)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9])")
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def query_snippet(
+    text: str, query_terms: set[str], max_chars: int, stem: Callable[[list[str]], list[str]] | None = None
+) -> str:
+    """A query-biased snippet, as web search engines show: the lead sentence plus the sentences that share
+    the most query terms, in article order, within ``max_chars``.
+
+    ``query_terms`` are (stemmed) query words without stopwords. With no overlap, or a short text, this is
+    :func:`snippet_of`. A snippet-only workflow answers from this text, so the sentence holding the answer
+    ("Its capital ... is Paris") must make it in even when it is not the first one.
+    """
+    text = " ".join(text.split())
+    sentences = _SENTENCE_END.split(text)
+    if len(text) <= max_chars or len(sentences) < 2 or not query_terms:
+        return snippet_of(text, max_chars)
+
+    def overlap(sentence: str) -> int:
+        words = _WORD.findall(sentence.lower())
+        return len(set(stem(words) if stem else words) & query_terms)
+
+    scores = [overlap(sent) for sent in sentences]
+    scores[0] += 1  # the lead sentence says what the article is about
+    chosen: list[int] = []
+    used = 0
+    for i in sorted(range(len(sentences)), key=lambda i: (-scores[i], i)):
+        if scores[i] <= 0:
+            break
+        cost = len(sentences[i]) + (1 if chosen else 0)
+        if used + cost <= max_chars:
+            chosen.append(i)
+            used += cost
+    if not chosen:
+        return snippet_of(text, max_chars)
+    return " ".join(sentences[i] for i in sorted(chosen))
 
 
 def embedder_id(embedder: Embedder) -> str:
@@ -92,6 +134,7 @@ class LocalWikiSearch:
         self._corpus: WikiCorpus | None = None
         self._bm25: FieldedBM25 | None = None
         self._vectors: np.ndarray | None = None
+        self._stem, _ = make_stemmer()
 
     @property
     def hybrid(self) -> bool:
@@ -138,17 +181,22 @@ class LocalWikiSearch:
             ranked = fused[:k]
         else:
             ranked = [(i, float(bm25[i])) for i in _top(bm25, k, positive_only=True)]
-        return [self._result(corpus.articles[i], score) for i, score in ranked]
+        terms = self._query_terms(query)
+        return [self._result(corpus.articles[i], score, terms) for i, score in ranked]
+
+    def _query_terms(self, query: str) -> set[str]:
+        words = [w for w in _WORD.findall(query.lower()) if w not in _STOPWORD_SET]
+        return set(self._stem(words) if self._stem else words)
 
     async def asearch(self, query: str, k: int | None = None) -> list[SearchResult]:
         """:meth:`search` in a worker thread, so the event loop stays free."""
         return await asyncio.to_thread(self.search, query, k)
 
-    def _result(self, article: WikiArticle, score: float) -> SearchResult:
+    def _result(self, article: WikiArticle, score: float, terms: set[str]) -> SearchResult:
         return SearchResult(
             title=article.title,
             url=article.url,
-            snippet=snippet_of(article.extract, self.config.snippet_chars),
+            snippet=query_snippet(article.extract, terms, self.config.snippet_chars, self._stem),
             score=round(float(score), 6),
             doc_id=article.title,
             source=SOURCE,

@@ -111,8 +111,13 @@ def test_phase_b_step_implementation(guide: dict[str, Any]) -> None:
         "Paris is the capital and largest city of France. It is on the river Seine. The city has been a "
         "centre of finance, diplomacy, commerce and the arts for centuries."
     )
+    from mm_orch.registries import WorkflowDefinition
+
+    summarize_docs = WorkflowDefinition(
+        name="summarize_docs", graph={"start": GraphNode(step_name="guide_summarize")}, input_keys=["docs"]
+    )
     state = GraphExecutor(step_registry).execute(
-        {"start": GraphNode(step_name="guide_summarize")},
+        summarize_docs,
         {"docs": {"https://en.wikipedia.org/wiki/Paris": text}},
         build_default_runtime(),
     )
@@ -142,8 +147,8 @@ def test_enable_tracing_and_sampling(guide: dict[str, Any], project_dir: Path) -
             executor = GraphExecutor(step_registry)  # No tracing
         executor.execute(graph, {"question": "maybe traced"}, Runtime())
     tracer.close()
-    traces = list(read_traces("data/traces/traces.jsonl"))
-    assert traces[0].final_answer == "echo traced" and 1 <= len(traces) <= 21
+    traces = [t for t in read_traces("data/traces/traces.jsonl") if (t.final_answer or "").startswith("echo")]
+    assert traces[0].final_answer == "echo traced" and 1 <= len(traces) <= 21  # 1 + about 10% of 20
 
 
 def test_train_router_from_traces(project_dir: Path, shell: Any) -> None:

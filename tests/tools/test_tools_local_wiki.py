@@ -176,3 +176,21 @@ def test_hybrid_with_real_embedder_finds_paraphrase(tiny_corpus: Path, tmp_path:
         embedder=minilm,  # type: ignore[arg-type]
     ).warm_up()
     assert minilm.calls == calls  # type: ignore[attr-defined]  # vectors came from the .npy cache
+
+
+def test_snippets_are_query_biased_and_keep_the_answer_sentence() -> None:
+    from mm_orch.tools.local_wiki import query_snippet
+
+    text = (
+        "France is a country in Western Europe. It has many regions and a long coastline. "
+        "Its capital and largest city is Paris. The currency is the euro."
+    )
+    snippet = query_snippet(text, {"capital", "franc"}, 90)
+    assert snippet == "France is a country in Western Europe. Its capital and largest city is Paris."
+    assert query_snippet(text, set(), 40) == snippet_of(text, 40)  # no query terms: the plain lead cut
+    assert query_snippet("Short text.", {"x"}, 90) == "Short text."
+
+
+def test_search_snippet_holds_the_sentence_that_answers() -> None:
+    top = LocalWikiSearch(SearchConfig(show_progress=False)).search("What is the capital of France?", 3)[0]
+    assert top.title == "France" and "Paris" in top.snippet and len(top.snippet) <= 320
