@@ -142,7 +142,7 @@ class AnswerStep(BaseStep):
     required_capabilities = ["generate"]
     strict = False
 
-    async def execute(self, state: State, runtime: Any) -> dict[str, Any]:  # type: ignore[override]
+    async def execute(self, state: State, runtime: Any) -> dict[str, Any]:
         question = str(state["question"])
         sources = read_sources(state)
         evidence = _evidence_from_state(state, question, sources, int(runtime.setting("evidence_sentences", 3)))

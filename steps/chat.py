@@ -52,7 +52,7 @@ class ChatStep(BaseStep):
     optional_input_keys = ["session_id", "history"]
     required_capabilities = ["chat"]
 
-    async def execute(self, state: State, runtime: Any) -> dict[str, Any]:  # type: ignore[override]
+    async def execute(self, state: State, runtime: Any) -> dict[str, Any]:
         question = str(state["question"])
         session_id = state.get("session_id")
         if state.get("history") is not None:

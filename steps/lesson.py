@@ -143,7 +143,7 @@ class LessonStep(BaseStep):
     optional_output_keys = ["failures"]
     required_capabilities = ["generate"]
 
-    async def execute(self, state: State, runtime: Any) -> dict[str, Any]:  # type: ignore[override]
+    async def execute(self, state: State, runtime: Any) -> dict[str, Any]:
         question = str(state["question"])
         topic = lesson_topic(question)
         constraints = state.get("constraints") or {}

@@ -30,7 +30,7 @@ class RetrieveStep(BaseStep):
     optional_output_keys = ["failures", "retrieval_fallback", "retrieved_titles"]
     required_capabilities = ["retrieve"]
 
-    async def execute(self, state: State, runtime: Any) -> dict[str, Any]:  # type: ignore[override]
+    async def execute(self, state: State, runtime: Any) -> dict[str, Any]:
         question = str(state["question"])
         collection = str(state.get("collection") or runtime.setting("rag_collection", "default"))
         k = int(runtime.setting("retrieve_k", 8))

@@ -58,7 +58,7 @@ class SelfAskHopStep(BaseStep):
     output_keys = ["sub_questions", "hops", "sources", "self_ask_continue"]
     required_capabilities = ["search", "fetch"]
 
-    async def execute(self, state: State, runtime: Any) -> dict[str, Any]:  # type: ignore[override]
+    async def execute(self, state: State, runtime: Any) -> dict[str, Any]:
         question = str(state["question"])
         hops = [dict(h) for h in state["hops"]]
         sub_questions = list(state["sub_questions"])
@@ -113,7 +113,7 @@ class SelfAskComposeStep(BaseStep):
     optional_input_keys = ["failures"]
     required_capabilities = ["generate"]
 
-    async def execute(self, state: State, runtime: Any) -> dict[str, Any]:  # type: ignore[override]
+    async def execute(self, state: State, runtime: Any) -> dict[str, Any]:
         question = str(state["question"])
         hops = list(state["hops"])
         sources = read_sources(state)

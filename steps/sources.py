@@ -32,7 +32,7 @@ class SearchStep(BaseStep):
     k_setting = "search_k"
     default_k = 5
 
-    async def execute(self, state: State, runtime: Any) -> dict[str, Any]:  # type: ignore[override]
+    async def execute(self, state: State, runtime: Any) -> dict[str, Any]:
         k = int(runtime.setting(self.k_setting, self.default_k))
         hits = await _search(runtime, str(state["question"]), k)
         return {
@@ -67,7 +67,7 @@ class FetchStep(BaseStep):
     optional_output_keys = ["failures"]
     required_capabilities = ["fetch"]
 
-    async def execute(self, state: State, runtime: Any) -> dict[str, Any]:  # type: ignore[override]
+    async def execute(self, state: State, runtime: Any) -> dict[str, Any]:
         hits = list(state["search_results"])[: int(runtime.setting("fetch_max_docs", 3))]
         tool = runtime.tool("fetch")
         results = await asyncio.gather(*(self._fetch(tool, h["url"]) for h in hits), return_exceptions=True)

@@ -31,7 +31,7 @@ class SummarizeStep(BaseStep):
     optional_input_keys = ["question", "sources"]
     optional_output_keys = ["evidence"]
 
-    async def execute(self, state: State, runtime: Any) -> dict[str, Any]:  # type: ignore[override]
+    async def execute(self, state: State, runtime: Any) -> dict[str, Any]:
         sources = read_sources(state)
         question = str(state.get("question") or "")
         per_doc = int(runtime.setting("summary_sentences", 2))

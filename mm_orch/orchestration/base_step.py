@@ -12,7 +12,7 @@ which a Serve replica calls once and the executor never calls on the hot path.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any
 
 from mm_orch.orchestration.state import State
@@ -89,7 +89,7 @@ class BaseStep:
         """Every key the step may write."""
         return frozenset(self.output_keys) | frozenset(self.optional_output_keys)
 
-    def execute(self, state: State, runtime: Any) -> Mapping[str, Any]:
+    def execute(self, state: State, runtime: Any) -> Mapping[str, Any] | Awaitable[Mapping[str, Any]]:
         """Do the work: read from ``state``, return ``{output_key: value, ...}``. May be ``async def``."""
         raise NotImplementedError(f"step {self.step_name!r} ({type(self).__name__}) must implement execute()")
 

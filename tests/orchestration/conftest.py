@@ -36,7 +36,7 @@ class KeyStep(BaseStep):
 
 
 class AsyncKeyStep(KeyStep):
-    async def execute(self, state: State, runtime: Any) -> Mapping[str, Any]:  # type: ignore[override]
+    async def execute(self, state: State, runtime: Any) -> Mapping[str, Any]:
         await asyncio.sleep(0)
         return super().execute(state, runtime)
 

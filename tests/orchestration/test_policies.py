@@ -43,7 +43,7 @@ class Slow(BaseStep):
 class AsyncSlow(Slow):
     name = "aslow"
 
-    async def execute(self, state: State, runtime: Any) -> Mapping[str, Any]:  # type: ignore[override]
+    async def execute(self, state: State, runtime: Any) -> Mapping[str, Any]:
         await asyncio.sleep(self.seconds)
         return {"answer": "slow"}
 
