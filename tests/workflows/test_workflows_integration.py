@@ -69,7 +69,11 @@ def test_strict_refuses_unsupported(setup: tuple[Any, Any, Any]) -> None:
 
 
 def test_self_ask_answers_two_hop_question(setup: tuple[Any, Any, Any]) -> None:
-    state = _run(setup, "self_ask_search_qa", question="How many novels is the author of Pride and Prejudice primarily known for?")
+    state = _run(
+        setup,
+        "self_ask_search_qa",
+        question="How many novels is the author of Pride and Prejudice primarily known for?",
+    )
     titles = [c["title"] for c in state["citations"]]
     assert "Jane Austen" in titles  # "six" is only in her article, reached through "Pride and Prejudice"
     assert 1 <= state["quality_signals"]["hops"] <= 2
