@@ -65,6 +65,10 @@ class OrchestratorBackend:
         self.replica = dict(replica or {})
 
     async def answer(self, request: UserRequest) -> WorkflowResult:
+        if not self.orchestrator.using_phase_b:
+            # Phase A (the rollback switch, or Phase B failed to load) runs synchronously: keep it off the
+            # replica's event loop; its model calls bridge to the handles from the worker thread.
+            return await asyncio.to_thread(self.orchestrator.process_request, request)
         if request.workflow is None:
             decision = await self.router.aroute(request)
             token = _DECISION.set(decision)

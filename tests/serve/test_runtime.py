@@ -137,3 +137,26 @@ def test_concurrent_requests_keep_their_own_routing_decisions(
     expected = [asyncio.run(backend.route(UserRequest(query=q))).workflow for q in queries]
     assert [r.workflow for r in results] == expected
     assert expected[0] != expected[1]
+
+
+def test_phase_a_rollback_runs_off_the_event_loop(manager: HandleModelManager, local_handle: Any) -> None:
+    backend = _backend(manager, local_handle)
+    backend.orchestrator.using_phase_b = False  # the documented rollback switch
+    threads: dict[str, int] = {}
+    original = backend.orchestrator.process_request
+
+    def recording(request: Any) -> Any:
+        threads["phase_a"] = threading.get_ident()
+        return original(request)
+
+    backend.orchestrator.process_request = recording  # type: ignore[method-assign]
+
+    async def answer() -> Any:
+        threads["loop"] = threading.get_ident()
+        return await backend.answer(UserRequest(query="What is the capital of France?"))
+
+    result = asyncio.run(answer())
+    assert threads["phase_a"] != threads["loop"]
+    assert result.metadata["using_phase_b"] is False and result.success
+    assert any(c.title == "France" for c in result.citations), result.citations
+    assert backend.health()["using_phase_b"] is False
