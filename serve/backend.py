@@ -9,7 +9,6 @@ orchestrator through a context variable (one per request task, so concurrent req
 from __future__ import annotations
 
 import asyncio
-import contextvars
 from typing import Any
 
 from mm_orch.orchestration.phase_b_orchestrator import PhaseBOrchestrator
@@ -20,14 +19,10 @@ from serve.schemas import WorkflowInfo
 
 __all__ = ["HandleRouter", "OrchestratorBackend"]
 
-_DECISION: contextvars.ContextVar[RoutingDecision | None] = contextvars.ContextVar(
-    "mm_orch_decision", default=None
-)
-
 
 class HandleRouter:
-    """The router the orchestrator sees: returns the decision prefetched for this request, else (from a worker
-    thread only) asks the Router deployment and waits."""
+    """The router the orchestrator sees: ``aroute`` awaits the Router deployment; ``route`` (worker threads
+    only) asks it and waits."""
 
     def __init__(self, handle: Any, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
         self.handle = handle
@@ -40,9 +35,7 @@ class HandleRouter:
         return decision
 
     def route(self, request: UserRequest | str) -> RoutingDecision:
-        decision = _DECISION.get()
-        if decision is not None:
-            return decision
+        """Synchronous routing for worker threads (the Phase A path); never call it on the event loop."""
         req = request if isinstance(request, UserRequest) else UserRequest(query=request)
         result: RoutingDecision = _wait(self.handle.route.remote(req), "route", self.timeout_s)
         return result
@@ -65,17 +58,8 @@ class OrchestratorBackend:
         self.replica = dict(replica or {})
 
     async def answer(self, request: UserRequest) -> WorkflowResult:
-        if not self.orchestrator.using_phase_b:
-            # Phase A (the rollback switch, or Phase B failed to load) runs synchronously: keep it off the
-            # replica's event loop; its model calls bridge to the handles from the worker thread.
-            return await asyncio.to_thread(self.orchestrator.process_request, request)
-        if request.workflow is None:
-            decision = await self.router.aroute(request)
-            token = _DECISION.set(decision)
-            try:
-                return await self.orchestrator.aprocess_request(request)
-            finally:
-                _DECISION.reset(token)
+        # The orchestrator awaits the Router deployment (HandleRouter.aroute) and keeps Phase A (the rollback
+        # switch, or a failed Phase B run) off the replica's event loop in a worker thread.
         return await self.orchestrator.aprocess_request(request)
 
     async def route(self, request: UserRequest) -> RoutingDecision:

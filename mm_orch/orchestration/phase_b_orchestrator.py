@@ -8,6 +8,7 @@ pipelines instead (``using_phase_b`` is False and ``get_statistics()`` says why)
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -163,12 +164,20 @@ class PhaseBOrchestrator:
         return self._succeeded(req, workflow, meta, run, t0)
 
     async def aprocess_request(self, request: UserRequest | str | dict[str, Any]) -> WorkflowResult:
-        """Async twin of :meth:`process_request` (model calls are awaited, not blocking the loop)."""
+        """Async twin of :meth:`process_request`: model calls are awaited, a router with ``aroute`` (e.g. one
+        behind a Serve handle) is awaited, and a Phase A fallback runs in a worker thread, so the event loop
+        is never blocked."""
         req = as_user_request(request)
         if not self.using_phase_b:
-            return self._run_phase_a(req, self.fallback_reason or "using_phase_b is False")
+            return await asyncio.to_thread(
+                self._run_phase_a, req, self.fallback_reason or "using_phase_b is False"
+            )
         t0 = time.perf_counter()
-        workflow, meta = self._decide(req)
+        decision = None
+        router = self._router()
+        if req.workflow is None and hasattr(router, "aroute"):
+            decision = await router.aroute(req)
+        workflow, meta = self._decide(req, decision)
         try:
             assert self.executor is not None and self.workflow_registry is not None
             run = await self.executor.arun(
@@ -179,7 +188,7 @@ class PhaseBOrchestrator:
                 record=True,
             )
         except Exception as exc:
-            return self._failed(req, workflow, exc, t0)
+            return await asyncio.to_thread(self._failed, req, workflow, exc, t0)
         return self._succeeded(req, workflow, meta, run, t0)
 
     def route(self, request: UserRequest | str | dict[str, Any]) -> Any:
@@ -194,12 +203,14 @@ class PhaseBOrchestrator:
             self.router = RouterV1()
         return self.router
 
-    def _decide(self, req: UserRequest) -> tuple[str, dict[str, Any]]:
+    def _decide(self, req: UserRequest, decision: Any = None) -> tuple[str, dict[str, Any]]:
+        """The workflow to run and its routing metadata: forced, ``decision`` when given, else routed now."""
         assert self.workflow_registry is not None
         if req.workflow is not None:
             self.workflow_registry.get(req.workflow)  # WorkflowNotFoundError lists the registered ones
             return req.workflow, {"router_version": "forced", "router_confidence": 1.0, "workflow_forced": True}
-        decision = self._router().route(req)
+        if decision is None:
+            decision = self._router().route(req)
         workflow = decision.workflow
         meta: dict[str, Any] = {
             "router_version": decision.router_version,

@@ -219,3 +219,45 @@ def test_legacy_function_runs_as_a_phase_b_step(steps: StepRegistry) -> None:
 
     assert GraphExecutor(steps).execute(compiled, {"question": "Q"})["answer"] == "legacy answer to Q (k=3)"
     assert GraphExecutor(steps).execute(compiled, {"question": "Q", "top_k": 9})["answer"].endswith("(k=9)")
+
+
+def test_async_path_awaits_an_async_router_and_keeps_the_loop_free(phase_b: PhaseBOrchestrator) -> None:
+    import asyncio
+
+    class AsyncRouter:
+        version = "remote"
+
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def route(self, request: Any) -> Any:
+            raise AssertionError("the async path must use aroute")
+
+        async def aroute(self, request: Any) -> Any:
+            self.calls += 1
+            await asyncio.sleep(0)
+            return RouterV1().route(request).model_copy(update={"router_version": "remote"})
+
+    router = AsyncRouter()
+    phase_b.router = router
+    result = asyncio.run(phase_b.aprocess_request("What is Python?"))
+    assert router.calls == 1 and result.metadata["router_version"] == "remote" and result.workflow == "search_qa"
+
+    phase_b.using_phase_b = False
+
+    async def while_phase_a_runs() -> tuple[Any, int]:
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0)
+
+        task = asyncio.create_task(ticker())
+        out = await phase_b.aprocess_request("What is Python?")
+        task.cancel()
+        return out, ticks
+
+    fallback, ticks = asyncio.run(while_phase_a_runs())
+    assert fallback.metadata["using_phase_b"] is False and ticks > 0

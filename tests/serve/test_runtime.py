@@ -143,13 +143,13 @@ def test_phase_a_rollback_runs_off_the_event_loop(manager: HandleModelManager, l
     backend = _backend(manager, local_handle)
     backend.orchestrator.using_phase_b = False  # the documented rollback switch
     threads: dict[str, int] = {}
-    original = backend.orchestrator.process_request
+    original = backend.orchestrator._run_phase_a
 
-    def recording(request: Any) -> Any:
+    def recording(request: Any, reason: str) -> Any:
         threads["phase_a"] = threading.get_ident()
-        return original(request)
+        return original(request, reason)
 
-    backend.orchestrator.process_request = recording  # type: ignore[method-assign]
+    backend.orchestrator._run_phase_a = recording  # type: ignore[method-assign]
 
     async def answer() -> Any:
         threads["loop"] = threading.get_ident()
