@@ -9,14 +9,13 @@ Phase A.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from mm_orch.exceptions import ConfigError
 from mm_orch.observability.config import TracerConfig
 from mm_orch.routing.config import RouterConfig
+from mm_orch.yaml_config import load_yaml_model
 
 __all__ = [
     "PHASE_A_WORKFLOWS",
@@ -42,8 +41,6 @@ PHASE_A_WORKFLOWS: tuple[PhaseAWorkflow, ...] = (
     "chat_generate",
     "self_ask_search_qa",
 )
-
-M = TypeVar("M", bound=BaseModel)
 
 
 class _Config(BaseModel):
@@ -92,40 +89,6 @@ class PhaseBConfig(_Config):
     fallback_to_phase_a: bool = Field(
         default=True, description="Answer with the Phase A pipeline when a Phase B run fails."
     )
-
-
-def load_yaml_model(path: str | Path, model: type[M]) -> M:
-    """Read ``path`` with yaml.safe_load and validate it as ``model``; errors name the key and the fix."""
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path} must hold a mapping of settings, got {type(data).__name__}")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(f"{path} is invalid:\n{_explain(exc)}") from exc
-
-
-def _explain(exc: ValidationError) -> str:
-    lines = []
-    for err in exc.errors():
-        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        allowed = ""
-        ctx = err.get("ctx") or {}
-        if "expected" in ctx:
-            allowed = f"; allowed: {ctx['expected']}"
-        if err["type"] == "extra_forbidden":
-            lines.append(f"  {key}: unknown key (value {err['input']!r}); remove it or fix its spelling")
-        else:
-            lines.append(f"  {key}: {err['msg']} (got {err.get('input')!r}){allowed}")
-    return "\n".join(lines)
 
 
 def load_system_config(path: str | Path | None = None) -> SystemConfig:

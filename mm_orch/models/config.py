@@ -8,11 +8,11 @@ import os
 from pathlib import Path
 
 import platformdirs
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mm_orch.exceptions import ConfigError, format_options
 from mm_orch.models.metadata import ModelMetadata, PackageDirSource, PackageGGUFSource
+from mm_orch.yaml_config import load_yaml_model
 
 __all__ = [
     "CACHE_DIR_ENV",
@@ -146,16 +146,7 @@ def load_models_config(path: str | Path | None = None) -> ModelsConfig:
             f"models config {str(file)!r} does not exist; pass an existing YAML file "
             f"(see config/models.yaml) or unset ${CONFIG_ENV} to use the embedded defaults"
         )
-    try:
-        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"models config {str(file)!r} is not valid YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(f"models config {str(file)!r} must be a mapping with 'defaults' and 'models'")
-    try:
-        return ModelsConfig.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(f"models config {str(file)!r} is invalid:\n{exc}") from exc
+    return load_yaml_model(file, ModelsConfig)
 
 
 def resolve_cache_dir(configured: Path | None = None) -> Path:

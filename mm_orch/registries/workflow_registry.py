@@ -8,13 +8,13 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from mm_orch.exceptions import ConfigError, RegistrationError, WorkflowNotFoundError, format_options
+from mm_orch.exceptions import RegistrationError, WorkflowNotFoundError, format_options
 from mm_orch.orchestration.compiler import CompiledGraph, compile_graph
 from mm_orch.orchestration.graph_node import END, GraphNode, MergeRule
 from mm_orch.registries.step_registry import StepRegistry
+from mm_orch.yaml_config import load_yaml_model
 
 __all__ = ["WorkflowDefinition", "WorkflowRegistry", "get_workflow_registry", "set_workflow_registry"]
 
@@ -49,19 +49,7 @@ class WorkflowDefinition(BaseModel):
     @classmethod
     def from_yaml(cls, path: str | Path) -> WorkflowDefinition:
         """Load a definition from a YAML file (``yaml.safe_load``); errors name the file and the bad field."""
-        path = Path(path)
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigError(f"cannot read workflow file {path}: {exc}") from exc
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"workflow file {path} is not valid YAML: {exc}") from exc
-        if not isinstance(data, dict):
-            raise ConfigError(f"workflow file {path} must hold a mapping with name, description and graph")
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            raise ConfigError(f"workflow file {path} is invalid:\n{exc}") from exc
+        return load_yaml_model(path, cls)
 
     def to_mermaid(self) -> str:
         """The graph as Mermaid flowchart text (conditional edges labelled, loop bounds shown)."""
