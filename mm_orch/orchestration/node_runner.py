@@ -10,9 +10,9 @@ import asyncio
 import concurrent.futures
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from mm_orch.exceptions import (
     MissingInputError,
@@ -198,6 +198,53 @@ def _finish(
     ctx.records.append(rec)
 
 
+# --- the policy, written once -------------------------------------------------------------------------------
+
+
+class _Ask(NamedTuple):
+    """What the policy asks its driver for: run ``step`` (send back its raw result, or throw what it raised)
+    or, when ``step`` is None, sleep ``seconds`` (a retry backoff)."""
+
+    step: BaseStep | None
+    seconds: float | None
+
+
+def _policy(ctx: RunContext, node: str) -> Generator[_Ask, Any, Mapping[str, Any]]:
+    """Contract checks, retries with backoff and the fallback for one node, independent of how steps are
+    called; :func:`run_node` and :func:`arun_node` drive it synchronously and asynchronously."""
+    spec, state = ctx.graph.specs[node], ctx.state
+    step, policy = spec.step, spec.policy
+    rec, usage0, t0 = _begin(ctx, node, step)
+    attempts = 0
+    try:
+        if ctx.validate:
+            _check_inputs(ctx, node, step, spec.inputs, state)
+        while True:
+            attempts += 1
+            try:
+                raw = yield _Ask(step, policy.timeout_s)
+                out = _check_outputs(ctx, node, step, raw, spec.outputs, spec.writes)
+                _finish(ctx, rec, usage0, t0, attempts, None, None)
+                return out
+            except Exception as exc:
+                if not _retryable(exc) or attempts > policy.retries:
+                    error = _failure(ctx, node, step, exc, attempts)
+                    break
+            yield _Ask(None, _backoff(policy, attempts))
+        if policy.fallback is None or not _retryable(error.cause or error):
+            raise error
+        raw = yield _Ask(policy.fallback, policy.timeout_s)
+        out = _check_outputs(ctx, node, policy.fallback, raw, spec.outputs, policy.fallback.writes)
+        _finish(ctx, rec, usage0, t0, attempts + 1, None, policy.fallback)
+        return out
+    except Exception as exc:
+        final = _failure(ctx, node, step, exc, attempts)
+        _finish(ctx, rec, usage0, t0, attempts, final, None)
+        if final is exc:
+            raise
+        raise final from (final.cause or exc)
+
+
 # --- synchronous --------------------------------------------------------------------------------------------
 
 
@@ -214,44 +261,25 @@ def _call(step: BaseStep, state: State, runtime: Any, timeout_s: float | None) -
 
 def run_node(ctx: RunContext, node: str) -> Mapping[str, Any]:
     """Run ``node`` on ``ctx.state`` with its policy; return the step's validated updates."""
-    spec, state = ctx.graph.specs[node], ctx.state
-    step, policy = spec.step, spec.policy
-    rec, usage0, t0 = _begin(ctx, node, step)
-    attempts, error = 0, None
-    try:
-        if ctx.validate:
-            _check_inputs(ctx, node, step, spec.inputs, state)
-        while True:
-            attempts += 1
+    policy = _policy(ctx, node)
+    ask = next(policy)
+    while True:
+        try:
+            if ask.step is None:
+                time.sleep(ask.seconds or 0.0)
+                result = None
+            else:
+                result = _call(ask.step, ctx.state, ctx.runtime, ask.seconds)
+        except Exception as exc:
             try:
-                out = _check_outputs(
-                    ctx, node, step, _call(step, state, ctx.runtime, policy.timeout_s), spec.outputs, spec.writes
-                )
-                _finish(ctx, rec, usage0, t0, attempts, None, None)
-                return out
-            except Exception as exc:
-                if not _retryable(exc) or attempts > policy.retries:
-                    error = _failure(ctx, node, step, exc, attempts)
-                    break
-                time.sleep(_backoff(policy, attempts))
-        if policy.fallback is None or not _retryable(error.cause or error):
-            raise error
-        out = _check_outputs(
-            ctx,
-            node,
-            policy.fallback,
-            _call(policy.fallback, state, ctx.runtime, policy.timeout_s),
-            spec.outputs,
-            policy.fallback.writes,
-        )
-        _finish(ctx, rec, usage0, t0, attempts + 1, None, policy.fallback)
-        return out
-    except Exception as exc:
-        final = _failure(ctx, node, step, exc, attempts)
-        _finish(ctx, rec, usage0, t0, attempts, final, None)
-        if final is exc:
-            raise
-        raise final from (final.cause or exc)
+                ask = policy.throw(exc)
+            except StopIteration as done:
+                return done.value
+            continue
+        try:
+            ask = policy.send(result)
+        except StopIteration as done:
+            return done.value
 
 
 # --- asynchronous -------------------------------------------------------------------------------------------
@@ -271,47 +299,23 @@ async def _acall(step: BaseStep, state: State, runtime: Any, timeout_s: float | 
 
 
 async def arun_node(ctx: RunContext, node: str) -> Mapping[str, Any]:
-    """Async twin of :func:`run_node`."""
-    spec, state = ctx.graph.specs[node], ctx.state
-    step, policy = spec.step, spec.policy
-    rec, usage0, t0 = _begin(ctx, node, step)
-    attempts, error = 0, None
-    try:
-        if ctx.validate:
-            _check_inputs(ctx, node, step, spec.inputs, state)
-        while True:
-            attempts += 1
+    """Async twin of :func:`run_node`: the same policy, steps awaited."""
+    policy = _policy(ctx, node)
+    ask = next(policy)
+    while True:
+        try:
+            if ask.step is None:
+                await asyncio.sleep(ask.seconds or 0.0)
+                result = None
+            else:
+                result = await _acall(ask.step, ctx.state, ctx.runtime, ask.seconds)
+        except Exception as exc:
             try:
-                out = _check_outputs(
-                    ctx,
-                    node,
-                    step,
-                    await _acall(step, state, ctx.runtime, policy.timeout_s),
-                    spec.outputs,
-                    spec.writes,
-                )
-                _finish(ctx, rec, usage0, t0, attempts, None, None)
-                return out
-            except Exception as exc:
-                if not _retryable(exc) or attempts > policy.retries:
-                    error = _failure(ctx, node, step, exc, attempts)
-                    break
-                await asyncio.sleep(_backoff(policy, attempts))
-        if policy.fallback is None or not _retryable(error.cause or error):
-            raise error
-        out = _check_outputs(
-            ctx,
-            node,
-            policy.fallback,
-            await _acall(policy.fallback, state, ctx.runtime, policy.timeout_s),
-            spec.outputs,
-            policy.fallback.writes,
-        )
-        _finish(ctx, rec, usage0, t0, attempts + 1, None, policy.fallback)
-        return out
-    except Exception as exc:
-        final = _failure(ctx, node, step, exc, attempts)
-        _finish(ctx, rec, usage0, t0, attempts, final, None)
-        if final is exc:
-            raise
-        raise final from (final.cause or exc)
+                ask = policy.throw(exc)
+            except StopIteration as done:
+                return done.value
+            continue
+        try:
+            ask = policy.send(result)
+        except StopIteration as done:
+            return done.value
