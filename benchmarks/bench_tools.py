@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import re
 import statistics
 import tempfile
@@ -28,29 +29,12 @@ import numpy as np
 from mm_orch.tools import DocumentStore, LocalWikiSearch, SearchConfig, load_corpus
 from mm_orch.tools.bm25_index import FieldedBM25
 
+# question -> titles that count as a hit; the same file tests/tools/test_tools_search_quality.py checks
 QUESTIONS: dict[str, set[str]] = {
-    "What is Python?": {"Monty Python"},
-    "Who wrote Hamlet?": {"Hamlet", "William Shakespeare"},
-    "What is the capital of France?": {"Paris", "France"},
-    "How does photosynthesis work?": {"Photosynthesis"},
-    "Who developed the theory of relativity?": {"Theory of relativity", "Albert Einstein"},
-    "How tall is Mount Everest?": {"Mount Everest"},
-    "Who painted the Mona Lisa?": {"Mona Lisa", "Leonardo da Vinci"},
-    "When did the Titanic sink?": {"Sinking of the Titanic"},
-    "What is DNA made of?": {"DNA"},
-    "Who was Nelson Mandela?": {"Nelson Mandela"},
-    "Where is the Great Wall of China?": {"Great Wall of China"},
-    "Who discovered penicillin?": {"Penicillin", "Alexander Fleming"},
-    "How big is the Pacific Ocean?": {"Pacific Ocean"},
-    "Who composed the Ninth Symphony?": {"Symphony No. 9 (Beethoven)", "Ludwig van Beethoven"},
-    "What is the speed of light?": {"Speed of light"},
-    "Who invented the telephone?": {"Telephone", "Alexander Graham Bell"},
-    "What causes earthquakes?": {"Earthquake"},
-    "Who was Marie Curie?": {"Marie Curie"},
-    "What language is spoken in Brazil?": {"Brazil", "Portuguese language"},
-    "Who wrote Pride and Prejudice?": {"Pride and Prejudice", "Jane Austen"},
-    "What is the largest planet in the solar system?": {"Jupiter"},
-    "What is the tallest animal?": {"Giraffe"},
+    q: set(titles)
+    for q, titles in json.loads(
+        (Path(__file__).resolve().parents[1] / "data" / "search" / "questions.json").read_text()
+    ).items()
 }
 
 

@@ -6,34 +6,19 @@ article; for "What is Python?" the article named Python that it does have is the
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from mm_orch.tools import LocalWikiSearch
 
-# question -> titles that count as a hit (any of them in the top 5)
+# question -> titles that count as a hit (any of them in the top 5); shared with benchmarks/bench_tools.py
 QUESTIONS: dict[str, set[str]] = {
-    "What is Python?": {"Monty Python"},
-    "Who wrote Hamlet?": {"Hamlet", "William Shakespeare"},
-    "What is the capital of France?": {"Paris", "France"},
-    "How does photosynthesis work?": {"Photosynthesis"},
-    "Who developed the theory of relativity?": {"Theory of relativity", "Albert Einstein"},
-    "How tall is Mount Everest?": {"Mount Everest"},
-    "Who painted the Mona Lisa?": {"Mona Lisa", "Leonardo da Vinci"},
-    "When did the Titanic sink?": {"Sinking of the Titanic"},
-    "What is DNA made of?": {"DNA"},
-    "Who was Nelson Mandela?": {"Nelson Mandela"},
-    "Where is the Great Wall of China?": {"Great Wall of China"},
-    "Who discovered penicillin?": {"Penicillin", "Alexander Fleming"},
-    "How big is the Pacific Ocean?": {"Pacific Ocean"},
-    "Who composed the Ninth Symphony?": {"Symphony No. 9 (Beethoven)", "Ludwig van Beethoven"},
-    "What is the speed of light?": {"Speed of light"},
-    "Who invented the telephone?": {"Telephone", "Alexander Graham Bell"},
-    "What causes earthquakes?": {"Earthquake"},
-    "Who was Marie Curie?": {"Marie Curie"},
-    "What language is spoken in Brazil?": {"Brazil", "Portuguese language"},
-    "Who wrote Pride and Prejudice?": {"Pride and Prejudice", "Jane Austen"},
-    "What is the largest planet in the solar system?": {"Jupiter"},
-    "What is the tallest animal?": {"Giraffe"},
+    q: set(titles)
+    for q, titles in json.loads(
+        (Path(__file__).resolve().parents[2] / "data" / "search" / "questions.json").read_text()
+    ).items()
 }
 # Known BM25 misses (vocabulary mismatch: "largest planet" never names Jupiter in the query; "tallest animal"
 # stems to "anim" and matches "Anime"). Hybrid search exists for this kind of question.
