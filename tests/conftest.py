@@ -31,3 +31,22 @@ def ray_cluster() -> Iterator[Any]:
     except Exception:
         pass
     ray.shutdown()
+
+
+@pytest.fixture
+def fake_models_yaml(tmp_path: Any) -> Any:
+    """A models YAML with a scripted fake generator ('gen') and a fake embedder ('emb'); no weights."""
+    import yaml
+
+    from mm_orch.models import DefaultsConfig, ModelsConfig, fake_metadata
+
+    config = ModelsConfig(
+        defaults=DefaultsConfig(generator="gen", embedder="emb"),
+        models=[
+            fake_metadata("gen", script={"France": "Paris is the capital of France [1]."}),
+            fake_metadata("emb", embed=True, dimension=32),
+        ],
+    )
+    path = tmp_path / "models.yaml"
+    path.write_text(yaml.safe_dump(config.model_dump(mode="json")), encoding="utf-8")
+    return path

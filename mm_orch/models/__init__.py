@@ -13,7 +13,7 @@ Importing this package imports neither torch nor vLLM; a backend is imported whe
 """
 
 from mm_orch.models.backends.base import BaseEmbedder, BaseGenerator, summarize_messages
-from mm_orch.models.backends.fake import FakeEmbedder, FakeGenerator
+from mm_orch.models.backends.fake import FakeEmbedder, FakeGenerator, fake_metadata
 from mm_orch.models.catalog import InMemoryModelCatalog, ModelCatalog
 from mm_orch.models.config import (
     CACHE_DIR_ENV,
@@ -63,6 +63,7 @@ __all__ = [
     "PackageGGUFSource",
     "PathSource",
     "embedded_defaults",
+    "fake_metadata",
     "get_model_manager",
     "load_models_config",
     "resolve_cache_dir",

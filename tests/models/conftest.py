@@ -9,10 +9,9 @@ import pytest
 
 from mm_orch.models import (
     DefaultsConfig,
-    ModelMetadata,
     ModelsConfig,
-    PathSource,
     embedded_defaults,
+    fake_metadata,
 )
 
 CURIE = (
@@ -23,16 +22,7 @@ TOM = "Context: Tom's favourite colour is green.\nQuestion: What is Tom's favour
 CITY_SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
 
 
-def fake_meta(name: str, *, embed: bool = False, **engine_args: object) -> ModelMetadata:
-    """A model on the fake backend (no weights needed)."""
-    return ModelMetadata(
-        name=name,
-        capabilities=["embed"] if embed else ["generate", "chat", "summarize"],
-        backend="fake",
-        source=PathSource(path=Path("/nonexistent")),
-        memory_gb=0.01,
-        engine_args=dict(engine_args),
-    )
+fake_meta = fake_metadata
 
 
 @pytest.fixture

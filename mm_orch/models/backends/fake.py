@@ -10,14 +10,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from mm_orch.models.backends.base import BaseEmbedder, BaseGenerator, RawCompletion, UsageHook
-from mm_orch.models.metadata import ModelMetadata
+from mm_orch.models.metadata import ModelMetadata, PathSource
 from mm_orch.models.params import GenerationParams
 
-__all__ = ["FakeEmbedder", "FakeGenerator"]
+__all__ = ["FakeEmbedder", "FakeGenerator", "fake_metadata"]
 
 _WORD = re.compile(r"\w+")
 
@@ -88,3 +90,16 @@ class FakeEmbedder(BaseEmbedder):
     async def _aencode(self, texts: list[str]) -> np.ndarray:
         await asyncio.sleep(0)
         return self._encode(texts)
+
+
+def fake_metadata(name: str, *, embed: bool = False, **engine_args: Any) -> ModelMetadata:
+    """Metadata of a model on the fake backend (no weights): a generator, or an embedder with ``embed=True``.
+    ``engine_args`` go to the fake (e.g. ``script={"France": "Paris ..."}`` or ``dimension=32``)."""
+    return ModelMetadata(
+        name=name,
+        capabilities=["embed"] if embed else ["generate", "chat", "summarize"],
+        backend="fake",
+        source=PathSource(path=Path("/nonexistent")),
+        memory_gb=0.01,
+        engine_args=dict(engine_args),
+    )
