@@ -51,7 +51,9 @@ class Orchestrator:
                 from mm_orch.orchestration.wiring import build_default_runtime
 
                 self._runtime = build_default_runtime(
-                    tools_config=self.config.tools or None, models_config=self.config.models_config
+                    tools_config=self.config.tools or None,
+                    models_config=self.config.models_config,
+                    sessions_path=self.config.sessions_path,
                 )
             return self._runtime
 

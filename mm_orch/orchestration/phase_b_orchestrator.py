@@ -126,10 +126,11 @@ class PhaseBOrchestrator:
             self.executor = self._component("executor", lambda: GraphExecutor(self.step_registry, self.tracer))
 
     def _default_runtime(self) -> Runtime:
+        from mm_orch.configuration import load_system_config
         from mm_orch.orchestration.wiring import build_default_runtime
 
         assert self.config is not None
-        runtime = build_default_runtime()
+        runtime = build_default_runtime(sessions_path=load_system_config().sessions_path)
         if not self.config.registries.tool_registry.enabled:
             runtime.tools = type(runtime.tools)()
         return runtime

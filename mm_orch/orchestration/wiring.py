@@ -16,6 +16,7 @@ from typing import Any
 from mm_orch.exceptions import ConfigError
 from mm_orch.orchestration.base_step import BaseStep
 from mm_orch.orchestration.runtime import Runtime
+from mm_orch.orchestration.sessions import SessionStore
 from mm_orch.registries.step_registry import StepRegistry
 from mm_orch.registries.tool_registry import ToolRegistry
 from mm_orch.registries.workflow_registry import WorkflowRegistry
@@ -99,8 +100,13 @@ def build_default_runtime(
     tools_config: Any = None,
     models_config: Any = None,
     settings: dict[str, Any] | None = None,
+    sessions_path: str | Path | None = None,
 ) -> Runtime:
-    """The offline runtime: the shared model manager and the default tools (nothing loads until used)."""
+    """The offline runtime: the shared model manager and the default tools (nothing loads until used).
+
+    ``sessions_path`` persists chat history as JSONL (relative paths are under the project root), so a chat
+    continues across processes; without it history lives in memory.
+    """
     from mm_orch.models import ModelManager, get_model_manager
     from mm_orch.tools import default_tools
 
@@ -109,7 +115,8 @@ def build_default_runtime(
     tools = ToolRegistry()
     for name, (tool, metadata) in default_tools(tools_config, embedder=embedder).items():
         tools.register(name, tool, metadata)
-    return Runtime(model_manager=manager, tools=tools, settings=dict(settings or {}))
+    sessions = SessionStore(path=resolve_project_path(sessions_path)) if sessions_path else SessionStore()
+    return Runtime(model_manager=manager, tools=tools, sessions=sessions, settings=dict(settings or {}))
 
 
 class _LazyEmbedder:
