@@ -11,30 +11,21 @@ sentence that covers what the earlier hops left unanswered, and cites the bridge
 from __future__ import annotations
 
 import asyncio
-import re
 from typing import Any
 
 from mm_orch.orchestration import BaseStep, State
 from steps.answer import compose_answer
 from steps.common import SourceDoc, cite, read_sources
+from steps.sources import linked_documents
 from steps.text import Evidence, content_words, select_evidence
 
 __all__ = ["SelfAskComposeStep", "SelfAskDecomposeStep", "SelfAskHopStep", "find_bridge"]
 
-_NAME = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:of|the|de|von|van|and)?\s*[A-Z][\w'’-]*)*")
-
 
 async def find_bridge(runtime: Any, sentence: str, exclude: set[str]) -> Any | None:
     """The first capitalised name in ``sentence`` that is exactly a searchable document title (its hit)."""
-    search = runtime.tool("web_search")
-    for match in _NAME.finditer(sentence):
-        name = match.group(0).strip()
-        if len(name) < 3 or name.lower() in exclude:
-            continue
-        hits = await asyncio.to_thread(search.search, name, 1)
-        if hits and hits[0].title.lower() == name.lower():
-            return hits[0]
-    return None
+    found = await linked_documents(runtime, sentence, set(exclude), 1)
+    return found[0] if found else None
 
 
 class SelfAskDecomposeStep(BaseStep):

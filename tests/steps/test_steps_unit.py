@@ -169,3 +169,55 @@ def test_chat_keeps_history_per_session() -> None:
     assert len(runtime.sessions.history("s1")) == 4
     with pytest.raises(StepInputError, match="is not a chat turn"):
         asyncio.run(step.execute(State(question="x", history=[{"role": "robot", "content": "x"}]), runtime))
+
+
+class _Hit:
+    def __init__(self, title: str) -> None:
+        self.title, self.url, self.doc_id = title, f"https://x/{title.replace(' ', '_')}", title
+        self.snippet, self.score = f"About {title}.", 1.0
+
+
+class _Search:
+    """Titles it knows; a query returns the known title it names, else the default ranking."""
+
+    def __init__(self, ranking: list[str], known: set[str]) -> None:
+        self.ranking, self.known = ranking, known
+
+    def search(self, query: str, k: int = 5) -> list[_Hit]:
+        if query in self.known:
+            return [_Hit(query)]
+        return [_Hit(t) for t in self.ranking[:k]]
+
+
+class _Fetch:
+    def __init__(self, texts: dict[str, str]) -> None:
+        self.texts = texts
+
+    def fetch(self, url: str) -> Any:
+        title = url.rsplit("/", 1)[1].replace("_", " ")
+        return type("Doc", (), {"text": self.texts.get(title, "")})()
+
+
+def test_search_follows_the_top_hit_to_the_documents_it_names() -> None:
+    from steps.sources import SearchFastStep, SearchStep
+
+    runtime = Runtime()
+    ranking = ["Don Quixote", "Novel", "Spain", "Windmill", "Knight"]
+    runtime.tools.register("web_search", _Search(ranking, {"Miguel de Cervantes", "Spanish Golden Age", *ranking}))
+    runtime.tools.register(
+        "fetch",
+        _Fetch(
+            {
+                "Don Quixote": "Don Quixote is a novel by Miguel de Cervantes, "
+                "written in the Spanish Golden Age. Unknown Name."
+            }
+        ),
+    )
+    state = State(question="What nationality was the author of Don Quixote?")
+    titles = [h["title"] for h in asyncio.run(SearchStep().execute(state, runtime))["search_results"]]
+    assert titles == ["Don Quixote", "Novel", "Spain", "Miguel de Cervantes", "Spanish Golden Age"]
+    fast = [h["title"] for h in asyncio.run(SearchFastStep().execute(state, runtime))["search_results"]]
+    assert fast == ["Don Quixote", "Novel", "Spain"]  # the fast path does no extra lookups
+    runtime.settings = {"search_link_expansion": 0}
+    plain = [h["title"] for h in asyncio.run(SearchStep().execute(state, runtime))["search_results"]]
+    assert plain == ranking
