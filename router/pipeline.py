@@ -163,7 +163,7 @@ def _read(ray_data: Any, traces: Path) -> tuple[Any, int]:
     parts = []
     rows = 0
     if parquet:
-        parts.append(ray_data.read_parquet(parquet, columns=TRACE_COLUMNS))
+        parts.append(ray_data.read_parquet(parquet).select_columns(list(TRACE_COLUMNS)))
         rows += sum(pq.ParquetFile(f).metadata.num_rows for f in parquet)
     if any(f.suffix == ".jsonl" for f in files):
         jsonl = [f for f in files if f.suffix == ".jsonl"]
