@@ -46,7 +46,7 @@ def _ask_parser() -> argparse.ArgumentParser:
         "--trace",
         action=argparse.BooleanOptionalAction,
         default=False,
-        help="write this run's trace (Phase B; path from config/phase_b.yaml)",
+        help="write this run's trace (path and sinks from config/phase_b.yaml's tracer block)",
     )
     p.add_argument("--workflow", help="run this workflow instead of routing")
     p.add_argument("--mode", choices=["default", "chat"], default="default", help="'chat' keeps history")
@@ -59,14 +59,22 @@ def _ask_parser() -> argparse.ArgumentParser:
 
 
 def _orchestrator(args: argparse.Namespace) -> Any:
-    if not args.phase_b:
-        from mm_orch.orchestrator import get_orchestrator
-
-        return get_orchestrator()
     from mm_orch.configuration import load_phase_b_config
-    from mm_orch.orchestration.phase_b_orchestrator import PhaseBOrchestrator
 
     config = load_phase_b_config(args.config)
+    if not args.phase_b:
+        from mm_orch.orchestrator import Orchestrator, get_orchestrator
+
+        if not args.trace:
+            return get_orchestrator()
+        from mm_orch.observability import Tracer, TracerConfig
+        from mm_orch.orchestration.phase_b_orchestrator import _resolve_tracer_paths
+
+        tracer_config = config.tracer if config is not None else TracerConfig()
+        tracer = Tracer.from_config(_resolve_tracer_paths(tracer_config.model_copy(update={"enabled": True})))
+        return Orchestrator(tracer=tracer)
+    from mm_orch.orchestration.phase_b_orchestrator import PhaseBOrchestrator
+
     if config is not None:
         config = config.model_copy(update={"tracer": config.tracer.model_copy(update={"enabled": args.trace})})
     return PhaseBOrchestrator(config=config, config_path=args.config)

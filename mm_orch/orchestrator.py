@@ -16,14 +16,23 @@ from typing import Any
 
 from mm_orch.configuration import SystemConfig, load_system_config
 from mm_orch.exceptions import ExecutionError, WorkflowNotFoundError, format_options
-from mm_orch.orchestration.request_mapping import as_user_request, initial_state, result_from_state
+from mm_orch.orchestration.request_mapping import (
+    as_user_request,
+    initial_state,
+    result_from_state,
+    trace_metadata,
+)
 from mm_orch.orchestration.runtime import Runtime
 from mm_orch.orchestration.statistics import RunStatistics
+from mm_orch.orchestration.trace_builder import build_trace
 from mm_orch.pipelines import PIPELINES, PipelineRunner
 from mm_orch.registries.step_registry import StepRegistry
 from mm_orch.schemas import UserRequest, WorkflowResult
 
-__all__ = ["Orchestrator", "get_orchestrator", "reset_orchestrator"]
+__all__ = ["PHASE_A_ROUTER", "Orchestrator", "get_orchestrator", "reset_orchestrator"]
+
+#: The router_version recorded for Phase A runs (the rules router, mapped onto the Phase A pipelines).
+PHASE_A_ROUTER = "v1-phase-a"
 
 
 class Orchestrator:
@@ -36,8 +45,10 @@ class Orchestrator:
         config_path: str | Path | None = None,
         runtime: Runtime | None = None,
         step_registry: StepRegistry | None = None,
+        tracer: Any = None,
     ) -> None:
         self.config = config if config is not None else load_system_config(config_path)
+        self.tracer = tracer  # a mm_orch.observability.Tracer: Phase A runs are traced with phase "a"
         self._runtime = runtime
         self._steps = step_registry
         self._lock = threading.Lock()
@@ -109,26 +120,68 @@ class Orchestrator:
         return self._run(self._pipeline_name(name), req, extra=inputs)
 
     def _run(self, name: str, req: UserRequest, extra: dict[str, Any] | None = None) -> WorkflowResult:
-        t0 = time.perf_counter()
+        t0, started = time.perf_counter(), time.time()
         state = {**initial_state(req, self.runtime), **(extra or {})}
         runner = PipelineRunner(name, self.step_registry, self.runtime, state)
         try:
             PIPELINES[name](runner)
-        except Exception:
-            self.statistics.record(name, success=False, latency_ms=(time.perf_counter() - t0) * 1e3, phase="a")
+        except Exception as exc:
+            latency_ms = (time.perf_counter() - t0) * 1000.0
+            self.statistics.record(name, success=False, latency_ms=latency_ms, phase="a")
+            self._trace(name, req, runner, started, latency_ms, exc)
             raise
         latency_ms = (time.perf_counter() - t0) * 1000.0
         self.statistics.record(name, success=True, latency_ms=latency_ms, phase="a")
+        self._trace(name, req, runner, started, latency_ms, None)
         metadata = {
             "using_phase_b": False,
             "phase": "a",
-            "router_version": "v1-phase-a",
+            "router_version": PHASE_A_ROUTER,
             "latency_ms": latency_ms,
             "timings_ms": runner.timings_ms,
         }
         return result_from_state(
             runner.state, workflow=name, trace_id=runner.trace_id, request=req, metadata=metadata
         )
+
+    def _trace(
+        self,
+        name: str,
+        req: UserRequest,
+        runner: PipelineRunner,
+        started: float,
+        latency_ms: float,
+        error: BaseException | None,
+    ) -> None:
+        if self.tracer is None or not self.tracer.sampled():
+            return
+        context = {
+            "request_id": req.request_id,
+            "question": req.query,
+            "workflow": name,
+            "mode": req.mode,
+            "phase": "a",
+            "router_version": PHASE_A_ROUTER,
+            "workflow_forced": req.workflow is not None,
+            "metadata": trace_metadata(req),
+        }
+        self.tracer.write(
+            build_trace(
+                name,
+                runner.state,
+                runner.records,
+                trace_id=runner.trace_id,
+                started=started,
+                latency_ms=latency_ms,
+                context=context,
+                error=error,
+            )
+        )
+
+    def close(self) -> None:
+        """Flush and close the tracer, when there is one."""
+        if self.tracer is not None:
+            self.tracer.close()
 
     def get_statistics(self) -> dict[str, Any]:
         return {"phase": "a", "workflows": self.list_workflows(), **self.statistics.snapshot()}

@@ -15,6 +15,7 @@ from typing import Any
 from mm_orch.orchestration.compiler import compile_graph
 from mm_orch.orchestration.executor import GraphExecutor
 from mm_orch.orchestration.graph_node import GraphNode
+from mm_orch.orchestration.node_runner import NodeRecord
 from mm_orch.orchestration.state import State
 from mm_orch.registries.step_registry import StepRegistry
 
@@ -31,6 +32,7 @@ class PipelineRunner:
         self.workflow = workflow
         self.state = State(state)
         self.timings_ms: dict[str, float] = {}
+        self.records: list[NodeRecord] = []
         self.trace_id = f"a{_prefix}{next(_ids):012x}"
         self._steps = steps
         self._runtime = runtime
@@ -45,6 +47,7 @@ class PipelineRunner:
             input_keys=tuple(step.input_keys),
         )
         run = self._executor.run(graph, self.state, self._runtime, record=True)
+        self.records.extend(run.records)
         self.state = run.state
         key = step_name if step_name not in self.timings_ms else f"{step_name}#{len(self.timings_ms)}"
         self.timings_ms[key] = round(run.latency_ms, 3)

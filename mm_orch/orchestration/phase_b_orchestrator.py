@@ -277,7 +277,9 @@ class PhaseBOrchestrator:
             if self._phase_a is None:
                 from mm_orch.orchestrator import Orchestrator
 
-                self._phase_a = Orchestrator(runtime=self.runtime, step_registry=self.step_registry)
+                self._phase_a = Orchestrator(
+                    runtime=self.runtime, step_registry=self.step_registry, tracer=self.tracer
+                )
             return self._phase_a
 
     # --- introspection ------------------------------------------------------------------------------------
@@ -309,14 +311,22 @@ class PhaseBOrchestrator:
             self.tracer.close()
 
 
-def _build_tracer(config: PhaseBConfig) -> Any:
-    from mm_orch.observability import Tracer
+def _resolve_tracer_paths(cfg: Any) -> Any:
+    """``cfg`` (a TracerConfig) with relative output_path / parquet_dir under the project root."""
     from mm_orch.orchestration.wiring import resolve_project_path
 
-    cfg = config.tracer
-    if cfg.output_path is not None and not Path(cfg.output_path).is_absolute():
-        cfg = cfg.model_copy(update={"output_path": resolve_project_path(cfg.output_path)})
-    return Tracer.from_config(cfg)
+    update = {
+        key: resolve_project_path(getattr(cfg, key))
+        for key in ("output_path", "parquet_dir")
+        if getattr(cfg, key) is not None and not Path(getattr(cfg, key)).is_absolute()
+    }
+    return cfg.model_copy(update=update) if update else cfg
+
+
+def _build_tracer(config: PhaseBConfig) -> Any:
+    from mm_orch.observability import Tracer
+
+    return Tracer.from_config(_resolve_tracer_paths(config.tracer))
 
 
 def _build_router(config: PhaseBConfig) -> Any:

@@ -37,9 +37,13 @@ def test_cli_usage(project_dir: Path, shell: Any) -> None:
     code, out, err = shell('python -m mm_orch.main --phase-b "What is Python?"', project_dir)
     assert code == 0, err[-2000:]
     assert "Python" in out and "Sources:" in out and "phase=B" in err
-    code, out, err = shell('python -m mm_orch.main "What is Python?"', project_dir)
+    code, out, err = shell('python -m mm_orch.main --trace "What is Python?"', project_dir)
     assert code == 0, err[-2000:]
     assert "Python" in out and "phase=A" in err
+    from mm_orch.observability import read_traces
+
+    phase_a = [t for t in read_traces(project_dir / "data/traces/traces.jsonl") if t.phase == "a"]
+    assert phase_a and phase_a[-1].question == "What is Python?" and phase_a[-1].steps
 
 
 def test_convert_workflows_to_graphs_and_register(guide: dict[str, Any]) -> None:

@@ -261,3 +261,19 @@ def test_async_path_awaits_an_async_router_and_keeps_the_loop_free(phase_b: Phas
 
     fallback, ticks = asyncio.run(while_phase_a_runs())
     assert fallback.metadata["using_phase_b"] is False and ticks > 0
+
+
+def test_phase_a_runs_are_traced_with_their_steps(steps: StepRegistry) -> None:
+    tracer = _Tracer()
+    phase_a = Orchestrator(
+        SystemConfig(workflows=["search_qa"]), runtime=Runtime(), step_registry=steps, tracer=tracer
+    )
+    result = phase_a.process_request(UserRequest(query="What is Python?", request_id="r-7"))
+    (trace,) = tracer.traces
+    assert trace.phase == "a" and trace.trace_id == result.trace_id and trace.request_id == "r-7"
+    assert [s.step_name for s in trace.steps] == ["search", "fetch", "summarize", "answer"]
+    assert trace.final_answer == result.answer and trace.success and trace.workflow_forced is False
+    Answer.fail = True
+    with pytest.raises(Exception, match="model server down"):
+        phase_a.process_request("What is Python?")
+    assert tracer.traces[-1].success is False and tracer.traces[-1].error_type == "StepExecutionError"
