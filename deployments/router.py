@@ -22,6 +22,7 @@ from deployments._common import replica_info
 from mm_orch.exceptions import ConfigError
 from mm_orch.routing import RouterChain, RouterConfig, RoutingDecision, build_router
 from mm_orch.schemas import UserRequest
+from mm_orch.yaml_config import explain_validation_error
 
 __all__ = ["RouterDeployment", "RouterServer", "RouterUserConfig"]
 
@@ -49,9 +50,7 @@ def parse_user_config(raw: Mapping[str, Any] | RouterUserConfig | None) -> Route
     try:
         return RouterUserConfig.model_validate(dict(raw or {}))
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']} (got {e.get('input')!r})" for e in exc.errors()
-        )
+        problems = "; ".join(line.strip() for line in explain_validation_error(exc).splitlines())
         raise ConfigError(
             f"router deployment user_config {dict(raw or {})!r} is invalid: {problems}. Allowed keys: 'router' "
             f"(RouterConfig fields: {sorted(RouterConfig.model_fields)}) and 'revision'"

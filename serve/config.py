@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from deployments.router import RouterUserConfig
 from mm_orch.exceptions import ConfigError
+from mm_orch.yaml_config import explain_validation_error
 
 __all__ = ["DEFAULT_API_KEYS_ENV", "AuthConfig", "LimitsConfig", "ServeAppArgs", "TracingArgs", "parse_args"]
 
@@ -89,9 +90,7 @@ def parse_args(raw: dict[str, Any] | ServeAppArgs | None) -> ServeAppArgs:
     try:
         return ServeAppArgs.model_validate(dict(raw or {}))
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']} (got {e.get('input')!r})" for e in exc.errors()
-        )
+        problems = "; ".join(line.strip() for line in explain_validation_error(exc).splitlines())
         raise ConfigError(
             f"invalid Serve application args: {problems}. Fields: {sorted(ServeAppArgs.model_fields)}; "
             "see config/serve.local.yaml for a complete example"

@@ -11,8 +11,7 @@
 
 # Lazy exports (PEP 562): the executor imports mm_orch.observability.records on every start, and that must not
 # import pyarrow (the sinks' dependency) for processes that never trace.
-from importlib import import_module
-from typing import Any
+from mm_orch._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "Citation": "mm_orch.observability.records",
@@ -33,15 +32,4 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    try:
-        module = _EXPORTS[name]
-    except KeyError:
-        raise AttributeError(f"module 'mm_orch.observability' has no attribute {name!r}") from None
-    return getattr(import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -263,23 +263,20 @@ def run_node(ctx: RunContext, node: str) -> Mapping[str, Any]:
     """Run ``node`` on ``ctx.state`` with its policy; return the step's validated updates."""
     policy = _policy(ctx, node)
     ask = next(policy)
-    while True:
-        try:
-            if ask.step is None:
-                time.sleep(ask.seconds or 0.0)
-                result = None
-            else:
-                result = _call(ask.step, ctx.state, ctx.runtime, ask.seconds)
-        except Exception as exc:
+    try:
+        while True:
             try:
+                if ask.step is None:
+                    time.sleep(ask.seconds or 0.0)
+                    result = None
+                else:
+                    result = _call(ask.step, ctx.state, ctx.runtime, ask.seconds)
+            except Exception as exc:
                 ask = policy.throw(exc)
-            except StopIteration as done:
-                return done.value
-            continue
-        try:
-            ask = policy.send(result)
-        except StopIteration as done:
-            return done.value
+            else:
+                ask = policy.send(result)
+    except StopIteration as done:
+        return done.value
 
 
 # --- asynchronous -------------------------------------------------------------------------------------------
@@ -302,20 +299,17 @@ async def arun_node(ctx: RunContext, node: str) -> Mapping[str, Any]:
     """Async twin of :func:`run_node`: the same policy, steps awaited."""
     policy = _policy(ctx, node)
     ask = next(policy)
-    while True:
-        try:
-            if ask.step is None:
-                await asyncio.sleep(ask.seconds or 0.0)
-                result = None
-            else:
-                result = await _acall(ask.step, ctx.state, ctx.runtime, ask.seconds)
-        except Exception as exc:
+    try:
+        while True:
             try:
+                if ask.step is None:
+                    await asyncio.sleep(ask.seconds or 0.0)
+                    result = None
+                else:
+                    result = await _acall(ask.step, ctx.state, ctx.runtime, ask.seconds)
+            except Exception as exc:
                 ask = policy.throw(exc)
-            except StopIteration as done:
-                return done.value
-            continue
-        try:
-            ask = policy.send(result)
-        except StopIteration as done:
-            return done.value
+            else:
+                ask = policy.send(result)
+    except StopIteration as done:
+        return done.value

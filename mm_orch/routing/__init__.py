@@ -7,8 +7,7 @@ Every router answers ``route(request) -> RoutingDecision``.
 
 # Lazy exports (PEP 562): importing a light submodule such as mm_orch.routing.config or router_v1 must not pull
 # in scikit-learn and skops (several seconds of import), which only the trained routers need.
-from importlib import import_module
-from typing import Any
+from mm_orch._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "CostTable": "mm_orch.routing.costs",
@@ -37,15 +36,4 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    try:
-        module = _EXPORTS[name]
-    except KeyError:
-        raise AttributeError(f"module 'mm_orch.routing' has no attribute {name!r}") from None
-    return getattr(import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

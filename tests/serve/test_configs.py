@@ -63,7 +63,7 @@ def test_local_config_runs_on_cpus_only() -> None:
 def test_invalid_args_and_configs_are_reported(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"limits.max_body_bytes: .*\(got 1\)"):
         parse_args({"limits": {"max_body_bytes": 1}})
-    with pytest.raises(ConfigError, match="llm_modle: Extra inputs are not permitted"):
+    with pytest.raises(ConfigError, match=r"llm_modle: unknown key \(value 'x'\); remove it or fix its spelling"):
         parse_args({"llm_modle": "x"})
     bad = tmp_path / "serve.yaml"
     bad.write_text("applications:\n  - import_path: serve.app:build_app\n    args: {warm_up: maybe}\n")
