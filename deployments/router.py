@@ -60,11 +60,11 @@ def parse_user_config(raw: Mapping[str, Any] | RouterUserConfig | None) -> Route
 def _build_chain(cfg: RouterUserConfig) -> RouterChain:
     from pathlib import Path
 
-    from mm_orch.orchestration.wiring import resolve_project_path
+    from mm_orch.paths import writable_path
 
     router_cfg = cfg.router
     if not Path(router_cfg.model_path).is_absolute():
-        router_cfg = router_cfg.model_copy(update={"model_path": str(resolve_project_path(router_cfg.model_path))})
+        router_cfg = router_cfg.model_copy(update={"model_path": str(writable_path(router_cfg.model_path))})
     chain = build_router(router_cfg)
     chain.warm_up()
     return chain

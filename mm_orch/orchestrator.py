@@ -28,6 +28,7 @@ from mm_orch.orchestration.trace_builder import build_trace
 from mm_orch.pipelines import PIPELINES, PipelineRunner
 from mm_orch.registries.step_registry import StepRegistry
 from mm_orch.schemas import UserRequest, WorkflowResult
+from mm_orch.singletons import ProcessSingleton
 
 __all__ = ["PHASE_A_ROUTER", "Orchestrator", "get_orchestrator", "reset_orchestrator"]
 
@@ -187,20 +188,14 @@ class Orchestrator:
         return {"phase": "a", "workflows": self.list_workflows(), **self.statistics.snapshot()}
 
 
-_instance: Orchestrator | None = None
-_instance_lock = threading.Lock()
+_instance: ProcessSingleton[Orchestrator] = ProcessSingleton(Orchestrator, close=Orchestrator.close)
 
 
 def get_orchestrator() -> Orchestrator:
     """The process-wide Phase A orchestrator."""
-    global _instance
-    with _instance_lock:
-        if _instance is None:
-            _instance = Orchestrator()
-        return _instance
+    return _instance.get()
 
 
 def reset_orchestrator() -> None:
-    global _instance
-    with _instance_lock:
-        _instance = None
+    """Forget (and close) the process-wide Phase A orchestrator; the next get builds a fresh one."""
+    _instance.reset()

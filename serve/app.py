@@ -32,9 +32,9 @@ log = logging.getLogger(__name__)
 def _tracer(args: ServeAppArgs, replica_id: str) -> Tracer | None:
     if not args.tracing.enabled:
         return None
-    from mm_orch.orchestration.wiring import resolve_project_path
+    from mm_orch.paths import writable_path
 
-    folder = resolve_project_path(args.tracing.parquet_dir) / replica_id
+    folder = writable_path(args.tracing.parquet_dir) / replica_id
     return Tracer.from_config(
         TracerConfig(
             output_path=folder / "traces.jsonl" if args.tracing.jsonl else None,
@@ -131,9 +131,9 @@ def build_app(args: dict[str, Any] | None = None) -> Application:
 
 def project_config(name: str) -> Path:
     """Path of a Serve config shipped in config/ (e.g. ``project_config('serve.local.yaml')``)."""
-    from mm_orch.orchestration.wiring import project_root
+    from mm_orch.paths import resource_path
 
-    return project_root() / "config" / name
+    return resource_path(f"config/{name}")
 
 
 #: The application with default args, for ``serve build serve.app:default_app`` (which needs an Application).

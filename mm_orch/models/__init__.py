@@ -14,7 +14,6 @@ Importing this package imports neither torch nor vLLM; a backend is imported whe
 
 from mm_orch.models.backends.base import BaseEmbedder, BaseGenerator, summarize_messages
 from mm_orch.models.backends.fake import FakeEmbedder, FakeGenerator, fake_metadata
-from mm_orch.models.catalog import InMemoryModelCatalog, ModelCatalog
 from mm_orch.models.config import (
     CACHE_DIR_ENV,
     CONFIG_ENV,
@@ -49,10 +48,8 @@ __all__ = [
     "GenerationParams",
     "GenerationResult",
     "HubSource",
-    "InMemoryModelCatalog",
     "LoadRecord",
     "LoadedModel",
-    "ModelCatalog",
     "ModelManager",
     "ModelMetadata",
     "ModelOutputError",

@@ -7,11 +7,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mm_orch.exceptions import ConfigError, format_options
 from mm_orch.models.metadata import ModelMetadata, PackageDirSource, PackageGGUFSource
+from mm_orch.paths import CACHE_DIR_ENV, cache_dir, resource_path
 from mm_orch.yaml_config import load_yaml_model
 
 __all__ = [
@@ -26,7 +26,6 @@ __all__ = [
     "resolve_cache_dir",
 ]
 
-CACHE_DIR_ENV = "MM_ORCH_CACHE_DIR"
 CONFIG_ENV = "MM_ORCH_MODELS_CONFIG"
 DEFAULT_GENERATOR = "smollm2-135m"
 DEFAULT_EMBEDDER = "minilm-l6"
@@ -140,7 +139,7 @@ def load_models_config(path: str | Path | None = None) -> ModelsConfig:
         if not env:
             return embedded_defaults()
         path = env
-    file = Path(path).expanduser()
+    file = resource_path(path)
     if not file.is_file():
         raise ConfigError(
             f"models config {str(file)!r} does not exist; pass an existing YAML file "
@@ -156,4 +155,4 @@ def resolve_cache_dir(configured: Path | None = None) -> Path:
         return Path(env).expanduser()
     if configured is not None:
         return Path(configured).expanduser()
-    return Path(platformdirs.user_cache_dir("mm-orch")) / "models"
+    return cache_dir() / "models"

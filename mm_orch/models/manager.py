@@ -8,20 +8,22 @@ object afterwards, however many threads ask at once. ``load_history`` (append-on
 from __future__ import annotations
 
 import asyncio
-import atexit
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from mm_orch.exceptions import ModelLoadError, ModelNotFoundError, format_options
 from mm_orch.models.backends.base import BaseEmbedder, BaseGenerator
-from mm_orch.models.catalog import InMemoryModelCatalog, ModelCatalog
 from mm_orch.models.config import DefaultsConfig, ModelsConfig, load_models_config, resolve_cache_dir
 from mm_orch.models.errors import ModelRequestError
 from mm_orch.models.metadata import ModelMetadata, PackageGGUFSource
+from mm_orch.singletons import ProcessSingleton
+
+if TYPE_CHECKING:  # the registry module imports mm_orch.models (metadata); a runtime import here would cycle
+    from mm_orch.registries.model_registry import ModelRegistry
 
 __all__ = [
     "LoadRecord",
@@ -48,18 +50,19 @@ class LoadRecord(BaseModel):
 
 
 class ModelManager:
-    """Loads configured models on first use and keeps one copy of each. Cheap to construct."""
+    """Loads the models of its :class:`~mm_orch.registries.ModelRegistry` on first use and keeps one copy of
+    each. Cheap to construct."""
 
     def __init__(
         self,
-        catalog: ModelCatalog,
+        registry: ModelRegistry,
         defaults: DefaultsConfig,
         *,
         cache_dir: Path | None = None,
         check_memory: bool = True,
         show_progress: bool = True,
     ) -> None:
-        self.catalog = catalog
+        self.registry = registry
         self.defaults = defaults
         self.cache_dir = cache_dir if cache_dir is not None else resolve_cache_dir()
         self.check_memory = check_memory
@@ -74,9 +77,11 @@ class ModelManager:
     @classmethod
     def from_config(cls, config: ModelsConfig | str | Path | None = None, **kwargs: Any) -> ModelManager:
         """A manager over a models config (object, YAML path, or None for ``$MM_ORCH_MODELS_CONFIG``/defaults)."""
+        from mm_orch.registries.model_registry import ModelRegistry
+
         cfg = config if isinstance(config, ModelsConfig) else load_models_config(config)
         kwargs.setdefault("cache_dir", resolve_cache_dir(cfg.cache_dir))
-        return cls(InMemoryModelCatalog(cfg.models), cfg.defaults, **kwargs)
+        return cls(ModelRegistry(cfg.models), cfg.defaults, **kwargs)
 
     # --- lookup --------------------------------------------------------------------------------------------
     def resolve(self, name: str) -> str:
@@ -86,14 +91,13 @@ class ModelManager:
     def metadata(self, name: str) -> ModelMetadata:
         """Metadata of ``name`` (aliases resolved); ModelNotFoundError listing the options otherwise."""
         real = self.resolve(name)
-        try:
-            meta = self.catalog.get(real)
-        except KeyError:
-            meta = None
-        if meta is None:
-            options = [m.name for m in self.catalog.list_all()] + list(ALIASES)
-            raise ModelNotFoundError(f"model {name!r} is not configured; options: {format_options(options)}")
-        return meta
+        if real not in self.registry:
+            options = [*self.registry.list_all(), *ALIASES]
+            raise ModelNotFoundError(
+                f"model {name!r} is not configured; options: {format_options(options)}. Add it to the models "
+                f"config (config/models.yaml) or pick one of these"
+            )
+        return self.registry.get(real)
 
     # --- loading -------------------------------------------------------------------------------------------
     def get_model(self, name: str = "default") -> LoadedModel:
@@ -235,28 +239,16 @@ class ModelManager:
         return {"loaded": loaded, "token_count": tokens, "loads": len(history), "models": per_model}
 
 
-_manager: ModelManager | None = None
-_manager_lock = threading.Lock()
+_manager: ProcessSingleton[ModelManager] = ProcessSingleton(
+    ModelManager.from_config, close=ModelManager.close, close_at_exit=True
+)
 
 
 def get_model_manager() -> ModelManager:
     """The process-wide manager, built on first use from ``$MM_ORCH_MODELS_CONFIG`` or the embedded defaults."""
-    global _manager
-    with _manager_lock:
-        if _manager is None:
-            _manager = ModelManager.from_config()
-        return _manager
+    return _manager.get()
 
 
 def set_model_manager(manager: ModelManager | None) -> ModelManager | None:
     """Replace the process-wide manager (None: build a fresh one next time); returns the previous one."""
-    global _manager
-    with _manager_lock:
-        previous, _manager = _manager, manager
-    return previous
-
-
-@atexit.register
-def _close_process_manager() -> None:
-    if _manager is not None:
-        _manager.close()
+    return _manager.set(manager)

@@ -10,7 +10,6 @@ A file lock keeps two processes from converting the same model at once.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -26,6 +25,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from mm_orch.exceptions import MMOrchError, ModelLoadError, ModelUnavailableError
+from mm_orch.hashing import file_sha256
 from mm_orch.models.config import ModelsConfig, load_models_config, resolve_cache_dir
 from mm_orch.models.metadata import ModelMetadata, PackageGGUFSource
 from mm_orch.models.sources import check_model_folder, prepared_dir, source_gguf_path
@@ -34,14 +34,6 @@ __all__ = ["MARKER_FILE", "is_prepared", "main", "prepare_model"]
 
 MARKER_FILE = "mm_orch_prepared.json"
 _STEPS = ("check the packaged GGUF", "de-quantize GGUF -> HF weights", "write safetensors + tokenizer", "verify")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _marker(gguf: Path) -> dict[str, object]:
@@ -148,7 +140,7 @@ def _convert(meta: ModelMetadata, source: PackageGGUFSource, folder: Path, show_
         task = progress.add_task(f"prepare {meta.name}", total=len(_STEPS))
         progress.update(task, description=f"{meta.name}: {_STEPS[0]}")
         gguf = source_gguf_path(source)
-        if source.sha256 is not None and (actual := _sha256(gguf)) != source.sha256.lower():
+        if source.sha256 is not None and (actual := file_sha256(gguf)) != source.sha256.lower():
             raise ModelLoadError(
                 f"model {meta.name!r}: {str(gguf)!r} has sha256 {actual}, config expects {source.sha256}; "
                 f"reinstall `{source.pip_name}` at the pinned version or fix source.sha256"

@@ -30,6 +30,7 @@ from mm_orch.registries.model_registry import ModelRegistry
 from mm_orch.registries.step_registry import StepRegistry
 from mm_orch.registries.workflow_registry import WorkflowRegistry
 from mm_orch.schemas import UserRequest, WorkflowResult
+from mm_orch.singletons import ProcessSingleton
 
 __all__ = ["PhaseBOrchestrator", "get_phase_b_orchestrator", "reset_phase_b_orchestrator"]
 
@@ -313,10 +314,10 @@ class PhaseBOrchestrator:
 
 def _resolve_tracer_paths(cfg: Any) -> Any:
     """``cfg`` (a TracerConfig) with relative output_path / parquet_dir under the project root."""
-    from mm_orch.orchestration.wiring import resolve_project_path
+    from mm_orch.paths import writable_path
 
     update = {
-        key: resolve_project_path(getattr(cfg, key))
+        key: writable_path(getattr(cfg, key))
         for key in ("output_path", "parquet_dir")
         if getattr(cfg, key) is not None and not Path(getattr(cfg, key)).is_absolute()
     }
@@ -330,32 +331,25 @@ def _build_tracer(config: PhaseBConfig) -> Any:
 
 
 def _build_router(config: PhaseBConfig) -> Any:
-    from mm_orch.orchestration.wiring import resolve_project_path
+    from mm_orch.paths import writable_path
     from mm_orch.routing.chain import build_router
 
     cfg = config.router
     if not Path(cfg.model_path).is_absolute():
-        cfg = cfg.model_copy(update={"model_path": str(resolve_project_path(cfg.model_path))})
+        cfg = cfg.model_copy(update={"model_path": str(writable_path(cfg.model_path))})
     return build_router(cfg)
 
 
-_instance: PhaseBOrchestrator | None = None
-_instance_lock = threading.Lock()
+_instance: ProcessSingleton[PhaseBOrchestrator] = ProcessSingleton(
+    PhaseBOrchestrator, close=PhaseBOrchestrator.close
+)
 
 
 def get_phase_b_orchestrator(config_path: str | Path | None = None) -> PhaseBOrchestrator:
-    """The process-wide Phase B orchestrator (built on first call from config/phase_b.yaml)."""
-    global _instance
-    with _instance_lock:
-        if _instance is None:
-            _instance = PhaseBOrchestrator(config_path=config_path)
-        return _instance
+    """The process-wide Phase B orchestrator (built on first call from config/phase_b.yaml, or ``config_path``)."""
+    return _instance.get(lambda: PhaseBOrchestrator(config_path=config_path))
 
 
 def reset_phase_b_orchestrator() -> None:
     """Forget the process-wide instance (closing its tracer); the next get builds a fresh one."""
-    global _instance
-    with _instance_lock:
-        if _instance is not None:
-            _instance.close()
-        _instance = None
+    _instance.reset()

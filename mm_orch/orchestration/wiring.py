@@ -8,7 +8,6 @@ import the top-level ``steps`` package.
 from __future__ import annotations
 
 import importlib
-import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from mm_orch.exceptions import ConfigError
 from mm_orch.orchestration.base_step import BaseStep
 from mm_orch.orchestration.runtime import Runtime
 from mm_orch.orchestration.sessions import SessionStore
+from mm_orch.paths import resource_path, writable_path
 from mm_orch.registries.step_registry import StepRegistry
 from mm_orch.registries.tool_registry import ToolRegistry
 from mm_orch.registries.workflow_registry import WorkflowRegistry
@@ -27,28 +27,9 @@ __all__ = [
     "build_default_workflow_registry",
     "build_step_registry",
     "import_object",
-    "project_root",
-    "resolve_project_path",
 ]
 
 DEFAULT_STEP_SOURCES: tuple[str, ...] = ("steps:BUILTIN_STEPS",)
-PROJECT_ROOT_ENV = "MM_ORCH_ROOT"
-
-
-def project_root() -> Path:
-    """Where config/ lives: $MM_ORCH_ROOT, else the current directory if it has config/, else the checkout."""
-    env = os.environ.get(PROJECT_ROOT_ENV)
-    if env:
-        return Path(env)
-    if (Path.cwd() / "config" / "workflows").is_dir():
-        return Path.cwd()
-    return Path(__file__).resolve().parents[2]
-
-
-def resolve_project_path(path: str | Path) -> Path:
-    """An absolute path as given, else relative to :func:`project_root`."""
-    path = Path(path)
-    return path if path.is_absolute() else project_root() / path
 
 
 def import_object(path: str) -> Any:
@@ -85,11 +66,11 @@ def build_default_workflow_registry(
 ) -> WorkflowRegistry:
     """The built-in workflows (config/workflows/*.yaml) over the built-in steps."""
     registry = WorkflowRegistry(step_registry or build_step_registry())
-    directory = resolve_project_path(workflows_dir)
+    directory = resource_path(workflows_dir)
     if not directory.is_dir():
         raise ConfigError(
             f"workflow directory {directory} does not exist; set MM_ORCH_ROOT to the project "
-            f"root or point workflows_dir at the folder of workflow YAML files"
+            f"root or point registries.workflows_dir (phase_b.yaml) at the folder of workflow YAML files"
         )
     registry.load_dir(directory)
     return registry
@@ -115,7 +96,7 @@ def build_default_runtime(
     tools = ToolRegistry()
     for name, (tool, metadata) in default_tools(tools_config, embedder=embedder).items():
         tools.register(name, tool, metadata)
-    sessions = SessionStore(path=resolve_project_path(sessions_path)) if sessions_path else SessionStore()
+    sessions = SessionStore(path=writable_path(sessions_path)) if sessions_path else SessionStore()
     return Runtime(model_manager=manager, tools=tools, sessions=sessions, settings=dict(settings or {}))
 
 

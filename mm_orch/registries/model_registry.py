@@ -1,57 +1,49 @@
-"""ModelRegistry: metadata of the models the model manager may load (role, backend, memory, device)."""
+"""ModelRegistry: the models a model manager may load (role, backend, source, memory, device), by name.
+
+This is the one model registry: :class:`~mm_orch.models.ModelManager` reads its models from one, built from the
+models config (``ModelManager.from_config``) or handed in by the caller.
+"""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable
 
-from mm_orch.exceptions import ModelNotFoundError, RegistrationError, format_options
+from mm_orch.exceptions import ModelNotFoundError, RegistrationError
+from mm_orch.models.metadata import ModelMetadata
+from mm_orch.registries.base import Registry
 
 __all__ = ["ModelRegistry"]
 
 
-def _field(metadata: Any, key: str) -> Any:
-    return metadata.get(key) if isinstance(metadata, Mapping) else getattr(metadata, key, None)
+class ModelRegistry(Registry[ModelMetadata]):
+    """Name -> :class:`~mm_orch.models.ModelMetadata`."""
 
+    kind = "model"
+    not_found_error = ModelNotFoundError
+    register_hint = "Add it to the models config (config/models.yaml) or model_registry.register(metadata)"
 
-class ModelRegistry:
-    """Name -> model metadata (a ``ModelMetadata`` from mm_orch.models, or any object with ``name``)."""
+    def __init__(self, models: Iterable[ModelMetadata] = ()) -> None:
+        super().__init__()
+        for metadata in models:
+            self.register(metadata)
 
-    def __init__(self) -> None:
-        self._models: dict[str, Any] = {}
-        self._lock = threading.Lock()
-
-    def register(self, metadata: Any, *, replace: bool = False) -> None:
+    def register(self, metadata: ModelMetadata, *, replace: bool = False) -> ModelMetadata:
         """Register ``metadata`` under ``metadata.name``; a taken name raises unless ``replace=True``."""
-        name = _field(metadata, "name")
-        if not isinstance(name, str) or not name:
-            raise RegistrationError(f"model metadata needs a non-empty 'name', got {metadata!r}")
-        with self._lock:
-            if name in self._models and not replace:
-                raise RegistrationError(f"a model named {name!r} is already registered; pass replace=True")
-            self._models[name] = metadata
+        if not isinstance(metadata, ModelMetadata):
+            raise RegistrationError(
+                f"register() takes a ModelMetadata (e.g. get_model_manager().metadata('default')), got "
+                f"{type(metadata).__name__}"
+            )
+        return self._store(metadata.name, metadata, replace=replace)
 
-    def get(self, name: str) -> Any:
-        try:
-            return self._models[name]
-        except KeyError:
-            raise ModelNotFoundError(
-                f"model {name!r} is not registered; registered models: {format_options(self._models)}"
-            ) from None
+    def models(self) -> list[ModelMetadata]:
+        """Every registered model's metadata, sorted by name."""
+        return [self._items[n] for n in self.list_all()]
 
     def find(self, capability: str) -> list[str]:
-        """Names of the models whose metadata lists ``capability``."""
-        return sorted(n for n, m in self._models.items() if capability in (_field(m, "capabilities") or []))
+        """Names of the models that list ``capability``."""
+        return sorted(n for n, m in self._items.items() if capability in m.capabilities)
 
     def capabilities(self) -> set[str]:
-        return {c for m in self._models.values() for c in (_field(m, "capabilities") or [])}
-
-    def list_all(self) -> list[str]:
-        return sorted(self._models)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._models
-
-    def __len__(self) -> int:
-        return len(self._models)
+        """Every capability some registered model offers."""
+        return {c for m in self._items.values() for c in m.capabilities}

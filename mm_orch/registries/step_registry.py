@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-
-from mm_orch.exceptions import RegistrationError, StepNotFoundError, format_options
+from mm_orch.exceptions import RegistrationError, StepNotFoundError
 from mm_orch.orchestration.base_step import BaseStep, check_declared_keys
+from mm_orch.registries.base import Registry
 
 __all__ = ["StepRegistry"]
 
 
-class StepRegistry:
+class StepRegistry(Registry[BaseStep]):
     """Name -> step instance. ``register(step)``, ``register("name", step)`` or ``register(StepClass)``."""
 
-    def __init__(self) -> None:
-        self._steps: dict[str, BaseStep] = {}
-        self._lock = threading.Lock()
+    kind = "step"
+    not_found_error = StepNotFoundError
+    register_hint = "Register it with step_registry.register(MyStep()) or fix the step name"
 
     def register(
         self,
@@ -45,38 +43,5 @@ class StepRegistry:
             )
         check_declared_keys(instance, repr(instance))
         name = name or instance.step_name
-        with self._lock:
-            if name in self._steps and not replace and self._steps[name] is not instance:
-                raise RegistrationError(
-                    f"a step named {name!r} is already registered "
-                    f"({self._steps[name]!r}); pass replace=True to swap it"
-                )
-            self._steps[name] = instance
-        return instance
-
-    def get(self, name: str) -> BaseStep:
-        """The step registered as ``name``; StepNotFoundError lists the registered names."""
-        try:
-            return self._steps[name]
-        except KeyError:
-            raise StepNotFoundError(
-                f"step {name!r} is not registered; registered steps: {format_options(self._steps)}"
-            ) from None
-
-    def unregister(self, name: str) -> None:
-        with self._lock:
-            self.get(name)
-            del self._steps[name]
-
-    def list_all(self) -> list[str]:
-        """Registered step names, sorted."""
-        return sorted(self._steps)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._steps
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.list_all())
-
-    def __len__(self) -> int:
-        return len(self._steps)
+        # Registering the very same instance again (a step listed by two sources) is a no-op, not a clash.
+        return self._store(name, instance, replace=replace or self._items.get(name) is instance)

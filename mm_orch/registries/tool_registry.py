@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from typing import Any
 
-from mm_orch.exceptions import RegistrationError, ToolNotFoundError, format_options
+from mm_orch.exceptions import RegistrationError, ToolNotFoundError
+from mm_orch.registries.base import Registry
 
 __all__ = ["ToolRegistry"]
 
@@ -20,52 +20,37 @@ def _capabilities(metadata: Any) -> list[str]:
     return list(caps or [])
 
 
-class ToolRegistry:
-    """Name -> (tool, metadata). Metadata is a ToolMetadata, a mapping, or None."""
+class ToolRegistry(Registry[Any]):
+    """Name -> tool, each with its metadata (a ToolMetadata, a mapping, or None)."""
+
+    kind = "tool"
+    not_found_error = ToolNotFoundError
+    register_hint = "Register it with tool_registry.register(name, tool, metadata)"
 
     def __init__(self) -> None:
-        self._tools: dict[str, tuple[Any, Any]] = {}
-        self._lock = threading.Lock()
+        super().__init__()
+        self._metadata: dict[str, Any] = {}
 
     def register(self, name: str, tool: Any, metadata: Any = None, *, replace: bool = False) -> None:
         """Register ``tool`` as ``name``; a taken name raises unless ``replace=True``."""
-        if not isinstance(name, str) or not name:
-            raise RegistrationError(f"tool names must be non-empty strings, got {name!r}")
         if tool is None:
             raise RegistrationError(f"register({name!r}, None): pass the tool object itself")
-        with self._lock:
-            if name in self._tools and not replace:
-                raise RegistrationError(
-                    f"a tool named {name!r} is already registered; pass replace=True to swap it"
-                )
-            self._tools[name] = (tool, metadata)
+        self._store(name, tool, replace=replace)
+        self._metadata[name] = metadata
 
-    def get(self, name: str) -> Any:
-        """The tool registered as ``name``; ToolNotFoundError lists the registered ones."""
-        try:
-            return self._tools[name][0]
-        except KeyError:
-            raise ToolNotFoundError(
-                f"tool {name!r} is not registered; registered tools: {format_options(self._tools)}"
-            ) from None
+    def unregister(self, name: str) -> None:
+        super().unregister(name)
+        self._metadata.pop(name, None)
 
     def metadata(self, name: str) -> Any:
+        """The metadata ``name`` was registered with (ToolNotFoundError when it is not registered)."""
         self.get(name)
-        return self._tools[name][1]
+        return self._metadata.get(name)
 
     def find(self, capability: str) -> list[str]:
         """Names of the tools whose metadata lists ``capability``."""
-        return sorted(n for n, (_, meta) in self._tools.items() if capability in _capabilities(meta))
+        return sorted(n for n in self._items if capability in _capabilities(self._metadata.get(n)))
 
     def capabilities(self) -> set[str]:
         """Every capability some registered tool offers."""
-        return {c for _, meta in self._tools.values() for c in _capabilities(meta)}
-
-    def list_all(self) -> list[str]:
-        return sorted(self._tools)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._tools
-
-    def __len__(self) -> int:
-        return len(self._tools)
+        return {c for n in self._items for c in _capabilities(self._metadata.get(n))}

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from mm_orch.exceptions import RegistrationError, WorkflowNotFoundError, format_options
+from mm_orch.exceptions import RegistrationError, WorkflowNotFoundError
 from mm_orch.orchestration.compiler import CompiledGraph, compile_graph
 from mm_orch.orchestration.graph_node import END, GraphNode, MergeRule
+from mm_orch.registries.base import Registry
 from mm_orch.registries.step_registry import StepRegistry
+from mm_orch.singletons import ProcessSingleton
 from mm_orch.yaml_config import load_yaml_model
 
 __all__ = ["WorkflowDefinition", "WorkflowRegistry", "get_workflow_registry", "set_workflow_registry"]
@@ -78,19 +79,25 @@ def _mermaid_id(name: str) -> str:
     return "n_" + re.sub(r"\W", "_", name)
 
 
-class WorkflowRegistry:
+class WorkflowRegistry(Registry[WorkflowDefinition]):
     """Validated workflows by name. ``register`` compiles the graph and refuses unsound ones."""
 
+    kind = "workflow"
+    not_found_error = WorkflowNotFoundError
+    register_hint = "Check the spelling, or register it with workflow_registry.register(WorkflowDefinition(...))"
+
     def __init__(self, step_registry: StepRegistry) -> None:
+        super().__init__()
         self.step_registry = step_registry
-        self._definitions: dict[str, WorkflowDefinition] = {}
         self._compiled: dict[str, CompiledGraph] = {}
-        self._lock = threading.Lock()
 
     def register(self, definition: WorkflowDefinition, *, replace: bool = False) -> CompiledGraph:
         """Prove ``definition`` sound (WorkflowDefinitionError otherwise) and store it."""
         if not isinstance(definition, WorkflowDefinition):
-            raise TypeError(f"register() takes a WorkflowDefinition, got {type(definition).__name__}")
+            raise RegistrationError(
+                f"register() takes a WorkflowDefinition, got {type(definition).__name__}; build one with "
+                f"WorkflowDefinition(name=..., graph={{...}}) or WorkflowDefinition.from_yaml(path)"
+            )
         compiled = compile_graph(
             definition.graph,
             self.step_registry,
@@ -98,13 +105,8 @@ class WorkflowRegistry:
             input_keys=definition.input_keys,
             merge_rules=definition.merge_rules,
         )
-        with self._lock:
-            if definition.name in self._definitions and not replace:
-                raise RegistrationError(
-                    f"workflow {definition.name!r} is already registered; pass replace=True to swap it"
-                )
-            self._definitions[definition.name] = definition
-            self._compiled[definition.name] = compiled
+        self._store(definition.name, definition, replace=replace)
+        self._compiled[definition.name] = compiled
         return compiled
 
     def register_many(self, definitions: Iterable[WorkflowDefinition], *, replace: bool = False) -> None:
@@ -120,67 +122,41 @@ class WorkflowRegistry:
             names.append(definition.name)
         return names
 
-    def get(self, name: str) -> WorkflowDefinition:
-        """The definition registered as ``name``; WorkflowNotFoundError lists the registered ones."""
-        try:
-            return self._definitions[name]
-        except KeyError:
-            raise WorkflowNotFoundError(
-                f"workflow {name!r} is not registered; registered workflows: {format_options(self._definitions)}."
-                f" Check the spelling, or register it with workflow_registry.register(WorkflowDefinition(...))"
-            ) from None
-
     def compiled(self, name: str) -> CompiledGraph:
         """The validated, ready-to-run graph of workflow ``name``."""
         self.get(name)
         return self._compiled[name]
 
     def unregister(self, name: str) -> None:
-        with self._lock:
-            self.get(name)
-            del self._definitions[name], self._compiled[name]
+        super().unregister(name)
+        self._compiled.pop(name, None)
 
     def available(self, capabilities: Iterable[str]) -> list[str]:
         """Workflows whose required_capabilities are all in ``capabilities``."""
         offered = set(capabilities)
-        return sorted(n for n, d in self._definitions.items() if set(d.required_capabilities) <= offered)
-
-    def list_all(self) -> list[str]:
-        """Registered workflow names, sorted."""
-        return sorted(self._definitions)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._definitions
-
-    def __len__(self) -> int:
-        return len(self._definitions)
+        return sorted(n for n, d in self._items.items() if set(d.required_capabilities) <= offered)
 
 
-_default_registry: WorkflowRegistry | None = None
-_default_factory: Callable[[], WorkflowRegistry] | None = None
-_default_lock = threading.Lock()
+def _build_default_registry() -> WorkflowRegistry:
+    from mm_orch.orchestration.wiring import build_default_workflow_registry
+
+    return build_default_workflow_registry()
+
+
+_default = ProcessSingleton(_build_default_registry)
 
 
 def set_workflow_registry(
     registry: WorkflowRegistry | None, *, factory: Callable[[], WorkflowRegistry] | None = None
 ) -> None:
     """Install the process-wide registry (or a factory that builds it on first use); ``None`` resets."""
-    global _default_registry, _default_factory
-    with _default_lock:
-        _default_registry = registry
-        if factory is not None or registry is None:
-            _default_factory = factory
+    _default.set(registry)
+    if factory is not None:
+        _default.set_factory(factory)
+    elif registry is None:
+        _default.set_factory(_build_default_registry)
 
 
 def get_workflow_registry() -> WorkflowRegistry:
     """The process-wide workflow registry: the built-in workflows of the default Phase B wiring."""
-    global _default_registry
-    with _default_lock:
-        if _default_registry is None:
-            if _default_factory is not None:
-                _default_registry = _default_factory()
-            else:
-                from mm_orch.orchestration.wiring import build_default_workflow_registry
-
-                _default_registry = build_default_workflow_registry()
-        return _default_registry
+    return _default.get()

@@ -14,7 +14,6 @@ is not in :data:`TRUSTED_TYPES`.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import secrets
 import time
@@ -25,6 +24,7 @@ import skops.io as sio
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mm_orch.exceptions import ModelLoadError
+from mm_orch.hashing import file_sha256
 from mm_orch.routing.features import FeaturizerConfig
 from mm_orch.routing.model import RouterModel
 
@@ -71,14 +71,6 @@ class ModelManifest(BaseModel):
     training: dict[str, Any] = Field(default_factory=dict, description="Data source, row counts, timings.")
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def new_version() -> str:
     """A sortable, unique version id: UTC timestamp plus a random suffix."""
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(2)
@@ -107,7 +99,7 @@ def save_model(
         created_at=time.time(),
         labels=list(model.classes),
         featurizer=model.featurizer.config,
-        files={MODEL_NAME: _sha256(out / MODEL_NAME)},
+        files={MODEL_NAME: file_sha256(out / MODEL_NAME)},
         metrics=metrics or {},
         training=training or {},
     )
@@ -138,7 +130,7 @@ def load_model(directory: str | Path) -> tuple[RouterModel, ModelManifest]:
         path = root / name
         if not path.is_file():
             raise ModelLoadError(f"router file {path} listed in the manifest is missing; re-publish the model")
-        actual = _sha256(path)
+        actual = file_sha256(path)
         if actual != digest:
             raise ModelLoadError(
                 f"sha256 mismatch for {path}: manifest says {digest[:16]}..., file is {actual[:16]}...; the file "

@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mm_orch.exceptions import ConfigError
+from mm_orch.paths import resource_path
 from mm_orch.routing.decision import WORKFLOWS, Router
 from mm_orch.routing.features import FeaturizerConfig, RequestContext
 from mm_orch.routing.metrics import RouterMetrics, evaluate_predictions
@@ -34,8 +35,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: The bundled labelled dataset (repository checkout / editable install).
-DEFAULT_BOOTSTRAP_PATH = Path(__file__).resolve().parents[2] / "data" / "router" / "bootstrap.jsonl"
+#: The bundled labelled dataset (the project's copy, or the one inside the installed wheel).
+DEFAULT_BOOTSTRAP_PATH = resource_path("data/router/bootstrap.jsonl")
 
 
 class LabelledExample(BaseModel):

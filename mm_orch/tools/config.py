@@ -6,14 +6,13 @@ Cache directory rule (:func:`resolve_cache_dir`): an explicit ``cache_dir`` wins
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Literal
 
-import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mm_orch.exceptions import ConfigError
+from mm_orch.paths import CACHE_DIR_ENV, cache_dir
 
 __all__ = [
     "CACHE_DIR_ENV",
@@ -24,17 +23,12 @@ __all__ = [
     "resolve_cache_dir",
 ]
 
-CACHE_DIR_ENV = "MM_ORCH_CACHE_DIR"
-
 
 def resolve_cache_dir(explicit: Path | str | None = None) -> Path:
     """The directory for caches (search indexes, embeddings, the default document store)."""
     if explicit is not None and str(explicit) != "":
         return Path(explicit).expanduser()
-    env = os.environ.get(CACHE_DIR_ENV, "")
-    if env:
-        return Path(env).expanduser()
-    return Path(platformdirs.user_cache_dir("mm-orch"))
+    return cache_dir()
 
 
 class _Config(BaseModel):

@@ -15,7 +15,6 @@ chunk text, so re-ingesting an unchanged file adds nothing, and a changed file r
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import re
 import threading
 from collections.abc import Iterable, Sequence
@@ -27,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tqdm.auto import tqdm
 
 from mm_orch.exceptions import format_options
+from mm_orch.hashing import sha256_hex
 from mm_orch.tools.chunking import SUFFIXES, Chunker, SourceDocument, read_document
 from mm_orch.tools.errors import CollectionNotFoundError, ToolError
 from mm_orch.tools.local_wiki import embedder_id
@@ -62,7 +62,7 @@ class IngestReport(BaseModel):
 
 
 def _hash(*parts: str) -> str:
-    return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()[:32]
+    return sha256_hex("\x00".join(parts))[:32]
 
 
 class DocumentStore:

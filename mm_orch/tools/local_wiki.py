@@ -12,7 +12,6 @@ carries a hash of the corpus file, so a changed corpus gets a fresh index. Docum
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import os
 import re
@@ -25,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from mm_orch.hashing import sha256_hex
 from mm_orch.tools.bm25_index import INDEX_FORMAT, STOPWORDS, FieldedBM25, make_stemmer
 from mm_orch.tools.config import SearchConfig, resolve_cache_dir
 from mm_orch.tools.errors import SearchError
@@ -222,7 +222,7 @@ class LocalWikiSearch:
 
     def _load_or_build_vectors(self, corpus: WikiCorpus) -> np.ndarray:
         assert self.embedder is not None
-        model = hashlib.sha256(embedder_id(self.embedder).encode()).hexdigest()[:12]
+        model = sha256_hex(embedder_id(self.embedder))[:12]
         file = self.cache_root() / f"vectors-{corpus.sha256[:16]}-{model}.npy"
         if file.is_file():
             try:

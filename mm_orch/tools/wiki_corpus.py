@@ -7,7 +7,6 @@ the package (its ``__init__`` needs the OVOS voice-assistant runtime).
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import threading
@@ -18,6 +17,7 @@ from urllib.parse import quote, unquote, urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mm_orch.exceptions import ConfigError
+from mm_orch.hashing import sha256_hex
 from mm_orch.tools.errors import SearchError
 
 __all__ = [
@@ -142,6 +142,6 @@ def load_corpus(path: Path | str | None = None) -> WikiCorpus:
             ) from err
         if not articles:
             raise SearchError(f"Corpus file {str(file)!r} has no articles; fix search.corpus_path.")
-        corpus = WikiCorpus(articles, sha256=hashlib.sha256(raw).hexdigest(), path=file)
+        corpus = WikiCorpus(articles, sha256=sha256_hex(raw), path=file)
         _loaded[key] = corpus
         return corpus
