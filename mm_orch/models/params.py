@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["ChatMessage", "FinishReason", "GenerationParams", "GenerationResult"]
+__all__ = ["ChatMessage", "FinishReason", "GenerationChunk", "GenerationParams", "GenerationResult"]
 
 FinishReason = Literal["stop", "length", "error"]
 
@@ -49,6 +49,21 @@ class GenerationResult(BaseModel):
     finish_reason: FinishReason = Field(description="'stop' (EOS or stop sequence) or 'length' (max_tokens hit).")
     model: str = Field(description="Configured model name that produced the text.")
     latency_ms: float = Field(ge=0.0, description="Wall time of the call, milliseconds.")
+
+
+class GenerationChunk(BaseModel):
+    """One item of a streamed generation: a text delta, and on the last item the complete result.
+
+    Joining the ``text`` of every chunk gives exactly ``result.text`` (leading and trailing whitespace is held
+    back, as the non-streaming call strips it).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(default="", description="New text since the previous chunk (may be empty).")
+    result: GenerationResult | None = Field(
+        default=None, description="Set on the last chunk only: the whole completion, with its token counts."
+    )
 
 
 class ChatMessage(BaseModel):

@@ -103,6 +103,37 @@ def test_gpu_policy_on_a_cpu_machine_names_the_fix(models_cache: Path) -> None:
     assert mgr.loaded() == []
 
 
+def test_streaming_matches_the_blocking_call_and_closing_aborts(engine: BaseGenerator) -> None:
+    """Deltas arrive as the engine generates them and join to the greedy text of the blocking call; closing the
+    stream early aborts the engine request (vLLM's unfinished-request count drops back to 0)."""
+    msg = [{"role": "user", "content": CURIE}]
+    params = GenerationParams(max_tokens=30)
+    blocking = engine.chat(msg, params).text
+
+    async def stream_all() -> list[str]:
+        return [c.text async for c in engine.astream_chat(msg, params)]
+
+    deltas = asyncio.run(stream_all())
+    assert len([d for d in deltas if d]) > 3 and "".join(deltas) == blocking
+
+    async def close_after_two() -> tuple[int, int]:
+        stream = engine.astream_chat(
+            [{"role": "user", "content": "Write a long story about a dragon."}], GenerationParams(max_tokens=400)
+        )
+        await anext(stream)
+        await anext(stream)
+        during = engine.running_requests()
+        await stream.aclose()
+        for _ in range(100):
+            if engine.running_requests() == 0:
+                break
+            await asyncio.sleep(0.02)
+        return during, engine.running_requests()
+
+    assert asyncio.run(close_after_two()) == (1, 0)
+    engine.check_health()  # still serving after the abort
+
+
 def test_unload_shuts_the_engine_down(manager: ModelManager, engine: BaseGenerator) -> None:
     assert VLLM_MODEL in manager.loaded()
     assert manager.unload(VLLM_MODEL) is True

@@ -3,7 +3,12 @@
 A backend subclass implements ``_run_batch`` (blocking) and ``_arun_batch`` (async, must not block the event
 loop), ``format_chat`` and ``count_tokens``; this base turns them into ``generate``/``generate_batch``/``chat``/
 ``summarize`` and their async twins, applies stop sequences, checks structured JSON output, and reports
-generated tokens to the manager through ``usage_hook``.
+generated tokens to the manager through ``usage_hook`` (and to the request's open
+:class:`~mm_orch.models.call_context.ModelCallContext`).
+
+Streaming (``astream``/``astream_chat``) is written once here too: a backend that can stream overrides
+``_astream_one`` to yield text deltas as the engine produces them (vLLM does); any other backend streams its
+whole completion as one delta.
 """
 
 from __future__ import annotations
@@ -11,16 +16,17 @@ from __future__ import annotations
 import json
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from pydantic import ValidationError
 
+from mm_orch.models.call_context import record_usage
 from mm_orch.models.errors import ModelOutputError, ModelRequestError
 from mm_orch.models.metadata import ModelMetadata
-from mm_orch.models.params import ChatMessage, FinishReason, GenerationParams, GenerationResult
+from mm_orch.models.params import ChatMessage, FinishReason, GenerationChunk, GenerationParams, GenerationResult
 
 __all__ = ["BaseEmbedder", "BaseGenerator", "RawCompletion", "summarize_messages"]
 
@@ -36,6 +42,28 @@ class RawCompletion:
     prompt_tokens: int
     completion_tokens: int
     finish_reason: FinishReason
+
+
+class _WhitespaceTrim:
+    """Turns raw deltas into deltas whose concatenation is the stripped text: leading whitespace is dropped,
+    trailing whitespace is held back until more text follows it."""
+
+    def __init__(self) -> None:
+        self.started = False
+        self.held = ""
+
+    def push(self, text: str) -> str:
+        if not self.started:
+            text = text.lstrip()
+            if not text:
+                return ""
+            self.started = True
+        body = text.rstrip()
+        if not body:
+            self.held += text
+            return ""
+        out, self.held = self.held + body, text[len(body) :]
+        return out
 
 
 def summarize_messages(text: str, max_words: int) -> list[dict[str, str]]:
@@ -105,8 +133,24 @@ class BaseGenerator(ABC):
     def count_tokens(self, text: str) -> int:
         """Tokens ``text`` encodes to (no special tokens added)."""
 
+    async def _astream_one(
+        self, prompt: str, params: GenerationParams
+    ) -> AsyncGenerator[str | RawCompletion, None]:
+        """Yield text deltas as they are generated, then the :class:`RawCompletion`. The default generates
+        the whole completion first (backends that can stream override this); it must abort the generation
+        when the consumer stops early (the generator is closed or cancelled)."""
+        (raw,) = await self._arun_batch([prompt], params)
+        yield raw
+
     def close(self) -> None:  # noqa: B027 - optional hook, most backends free memory on garbage collection
         """Release the model's memory and processes."""
+
+    def running_requests(self) -> int:
+        """Generations in flight in this model's engine (0 for backends that run one call at a time)."""
+        return 0
+
+    def check_health(self) -> None:  # noqa: B027 - optional hook
+        """Raise ModelUnavailableError when the model can no longer serve (e.g. its engine died)."""
 
     # --- the public interface ------------------------------------------------------------------------------
     def generate(self, prompt: str, params: GenerationParams | None = None) -> GenerationResult:
@@ -144,6 +188,40 @@ class BaseGenerator(ABC):
     ) -> GenerationResult:
         """Async :meth:`chat`."""
         return await self.agenerate(self.format_chat(self._messages(messages)), params)
+
+    async def astream(
+        self, prompt: str, params: GenerationParams | None = None
+    ) -> AsyncGenerator[GenerationChunk, None]:
+        """Stream the completion of ``prompt``: text deltas as they are generated, then a last chunk with the
+        whole :class:`GenerationResult`. Stop early with ``aclose()`` (or by cancelling the consuming task):
+        the generation is aborted."""
+        p = params or GenerationParams()
+        start = time.perf_counter()
+        trim, emitted, raw = _WhitespaceTrim(), "", None
+        # JSON output may be re-serialised after validation, so it is streamed only once complete.
+        live = p.json_schema is None
+        agen = self._astream_one(prompt, p)
+        try:
+            async for item in agen:
+                if isinstance(item, RawCompletion):
+                    raw = item
+                elif live and (delta := trim.push(item)):
+                    emitted += delta
+                    yield GenerationChunk(text=delta)
+        finally:
+            await agen.aclose()
+        if raw is None:
+            raise ModelOutputError(f"model {self.name!r} ended its stream without a completion")
+        result = self._finish([raw], p, start)[0]
+        rest = result.text[len(emitted) :] if result.text.startswith(emitted) else ""
+        yield GenerationChunk(text=rest, result=result)
+
+    async def astream_chat(
+        self, messages: Sequence[dict[str, str] | ChatMessage], params: GenerationParams | None = None
+    ) -> AsyncGenerator[GenerationChunk, None]:
+        """Streaming :meth:`achat` (see :meth:`astream`)."""
+        async for chunk in self.astream(self.format_chat(self._messages(messages)), params):
+            yield chunk
 
     def summarize(self, text: str, max_words: int = 60) -> str:
         """A summary of ``text`` in at most ``max_words`` words (greedy; long text is cut to fit the context)."""
@@ -212,6 +290,7 @@ class BaseGenerator(ABC):
             )
         if self.usage_hook is not None:
             self.usage_hook(sum(r.completion_tokens for r in results))
+        record_usage(results)
         return results
 
 

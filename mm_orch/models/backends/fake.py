@@ -1,6 +1,8 @@
 """Fast deterministic stand-ins (backend ``fake``) for unit tests of code that uses models.
 
-``FakeGenerator`` answers from a script (prompt substring -> reply) or echoes the last line of the prompt;
+``FakeGenerator`` answers from a script (prompt substring -> reply) or echoes the last line of the prompt, and
+streams it word by word (``engine_args.token_delay_s`` between words, default 0, to test streaming and
+cancellation);
 ``FakeEmbedder`` hashes words into a bag-of-words vector, so texts sharing words score higher than unrelated
 ones, like a real embedder. Neither needs torch.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
+from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +37,9 @@ class FakeGenerator(BaseGenerator):
     ) -> None:
         super().__init__(metadata, usage_hook)
         self.script = dict(script or metadata.engine_args.get("script", {}))
+        self.token_delay_s = float(metadata.engine_args.get("token_delay_s", 0.0))
         self.calls: list[str] = []
+        self._running = 0
 
     def format_chat(self, messages: list[dict[str, str]]) -> str:
         """``role: content`` lines, then ``assistant:``."""
@@ -62,6 +67,24 @@ class FakeGenerator(BaseGenerator):
     async def _arun_batch(self, prompts: list[str], params: GenerationParams) -> list[RawCompletion]:
         await asyncio.sleep(0)
         return self._run_batch(prompts, params)
+
+    async def _astream_one(
+        self, prompt: str, params: GenerationParams
+    ) -> AsyncGenerator[str | RawCompletion, None]:
+        """The reply word by word, ``token_delay_s`` apart; counted in :meth:`running_requests` meanwhile."""
+        raw = self._reply(prompt, params)
+        self._running += 1
+        try:
+            for i, word in enumerate(raw.text.split()):
+                await asyncio.sleep(self.token_delay_s)
+                yield word if i == 0 else " " + word
+        finally:
+            self._running -= 1
+        yield raw
+
+    def running_requests(self) -> int:
+        """Streams in progress."""
+        return self._running
 
 
 class FakeEmbedder(BaseEmbedder):

@@ -14,7 +14,7 @@ import contextlib
 import os
 import threading
 import uuid
-from collections.abc import Coroutine
+from collections.abc import AsyncGenerator, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -162,9 +162,10 @@ class VLLMGenerator(BaseGenerator):
     async def _batch(self, prompts: list[str], params: GenerationParams) -> list[RawCompletion]:
         return list(await asyncio.gather(*(self._one(p, params) for p in prompts)))
 
-    async def _one(self, prompt: str, params: GenerationParams) -> RawCompletion:
+    def _request(self, prompt: str, params: GenerationParams, *, delta: bool = False) -> tuple[list[int], Any]:
+        """Prompt token ids and vLLM SamplingParams for one request (``delta``: stream new text only)."""
         from vllm import SamplingParams
-        from vllm.sampling_params import StructuredOutputsParams
+        from vllm.sampling_params import RequestOutputKind, StructuredOutputsParams
 
         ids = self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
         room = self.metadata.context_length - len(ids)
@@ -180,7 +181,12 @@ class VLLMGenerator(BaseGenerator):
             stop=list(params.stop) or None,
             seed=params.seed,
             structured_outputs=StructuredOutputsParams(json=params.json_schema) if params.json_schema else None,
+            output_kind=RequestOutputKind.DELTA if delta else RequestOutputKind.FINAL_ONLY,
         )
+        return ids, sampling
+
+    async def _one(self, prompt: str, params: GenerationParams) -> RawCompletion:
+        ids, sampling = self._request(prompt, params)
         final = None
         async for out in self.engine.generate({"prompt_token_ids": ids}, sampling, request_id=uuid.uuid4().hex):
             final = out
@@ -189,6 +195,69 @@ class VLLMGenerator(BaseGenerator):
         completion = final.outputs[0]
         reason: FinishReason = "length" if completion.finish_reason == "length" else "stop"
         return RawCompletion(completion.text.strip(), len(ids), len(completion.token_ids), reason)
+
+    async def _astream_one(
+        self, prompt: str, params: GenerationParams
+    ) -> AsyncGenerator[str | RawCompletion, None]:
+        """Deltas from the engine as they are generated. The engine runs on its own loop thread: a task there
+        feeds a queue on the caller's loop. Closing or cancelling the consumer cancels that task, and vLLM's
+        ``generate`` aborts the request when cancelled (the engine's unfinished-request count drops)."""
+        ids, sampling = self._request(prompt, params, delta=True)
+        caller = asyncio.get_running_loop()
+        queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+
+        def put(kind: str, value: Any) -> None:
+            with contextlib.suppress(RuntimeError):  # the caller's loop closed: nobody is listening
+                caller.call_soon_threadsafe(queue.put_nowait, (kind, value))
+
+        async def produce() -> None:
+            try:
+                async for out in self.engine.generate(
+                    {"prompt_token_ids": ids}, sampling, request_id=uuid.uuid4().hex
+                ):
+                    put("out", out)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                put("error", exc)
+            else:
+                put("end", None)
+
+        future = asyncio.run_coroutine_threadsafe(produce(), self._loop.loop)
+        parts: list[str] = []
+        tokens, reason = 0, "stop"
+        try:
+            while True:
+                kind, value = await queue.get()
+                if kind == "error":
+                    raise value
+                if kind == "end":
+                    break
+                for completion in value.outputs[:1]:
+                    tokens += len(completion.token_ids)
+                    if completion.finish_reason == "length":
+                        reason = "length"
+                    if completion.text:
+                        parts.append(completion.text)
+                        yield completion.text
+        finally:
+            future.cancel()  # no-op once finished; otherwise the engine task is cancelled and vLLM aborts
+        yield RawCompletion("".join(parts).strip(), len(ids), tokens, "length" if reason == "length" else "stop")
+
+    def running_requests(self) -> int:
+        """Requests the vLLM engine has not finished (waiting or running)."""
+        engine = getattr(self, "engine", None)
+        return int(engine.get_num_unfinished_requests()) if engine is not None else 0
+
+    def check_health(self) -> None:
+        """Raise ModelUnavailableError when the engine is shut down or dead."""
+        engine = getattr(self, "engine", None)
+        if engine is None:
+            raise ModelUnavailableError(f"model {self.name!r}: the vLLM engine was shut down; reload the model")
+        if engine.errored:
+            raise ModelUnavailableError(
+                f"model {self.name!r}: the vLLM engine died ({engine.dead_error}); restart the replica"
+            )
 
     def close(self) -> None:
         """Shut the engine (and its worker process) down and stop the loop thread."""
