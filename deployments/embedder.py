@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,12 @@ class EmbedderServer:
     """Serves the embedding model ``model`` (default: the configured 'embedder') from ``models_config``."""
 
     def __init__(self, model: str = "embedder", models_config: str | Path | None = None) -> None:
+        t0 = time.perf_counter()
         self.model_name = model
         self._manager = build_manager(models_config)
         self._embedder: BaseEmbedder | None = self._manager.get_embedder(model)
+        self.load_s = time.perf_counter() - t0
+        self.ready_at = time.time()
         log.info("embedder deployment serving %r (%d-dim)", self.embedder.name, self.embedder.dimension)
 
     @property
@@ -40,7 +44,13 @@ class EmbedderServer:
 
     def info(self) -> dict[str, Any]:
         """The served model, its dimension and the replica."""
-        return {"model": self.embedder.name, "dimension": self.embedder.dimension, **replica_info()}
+        return {
+            "model": self.embedder.name,
+            "dimension": self.embedder.dimension,
+            "load_s": round(self.load_s, 3),
+            "ready_at": self.ready_at,
+            **replica_info(),
+        }
 
     def check_health(self) -> None:
         """Serve's health probe: fails once the model was shut down."""
@@ -48,7 +58,7 @@ class EmbedderServer:
 
     def shutdown(self) -> None:
         """Release the model; safe to call twice."""
-        if self._embedder is not None:
+        if getattr(self, "_embedder", None) is not None:
             self._embedder = None
             self._manager.close()
 

@@ -2,13 +2,18 @@
 
 ``LLMServer`` is the plain class (usable and testable without Ray); ``LLMDeployment`` is the same class as a
 Ray Serve deployment. Each method mirrors the async model interface steps use (``agenerate``, ``achat``,
-``asummarize``), so the handle-backed proxy in ``serve.runtime`` is a one-line forward per method.
+``asummarize``), so the handle-backed proxy in ``serve.runtime`` is a one-line forward per method. The
+``stream_*`` methods are async generators: called through ``handle.options(stream=True)`` they send each
+:class:`~mm_orch.models.GenerationChunk` to the caller as the engine produces it, and when the caller goes away
+Serve cancels the generator, which aborts the engine request.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import AsyncGenerator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +21,7 @@ from ray import serve
 
 from deployments._common import build_manager, replica_info
 from mm_orch.models import BaseGenerator, ChatMessage, GenerationParams, GenerationResult
+from mm_orch.models.params import GenerationChunk
 
 __all__ = ["LLMDeployment", "LLMServer"]
 
@@ -30,10 +36,18 @@ class LLMServer:
     """
 
     def __init__(self, model: str = "default", models_config: str | Path | None = None) -> None:
+        t0 = time.perf_counter()
         self.model_name = model
         self._manager = build_manager(models_config)
         self._generator: BaseGenerator | None = self._manager.get_generator(model)
-        log.info("LLM deployment serving %r on backend %r", self.generator.name, self.generator.backend)
+        self.load_s = time.perf_counter() - t0
+        self.ready_at = time.time()
+        log.info(
+            "LLM deployment serving %r on backend %r (loaded in %.1f s)",
+            self.generator.name,
+            self.generator.backend,
+            self.load_s,
+        )
 
     @property
     def generator(self) -> BaseGenerator:
@@ -63,6 +77,22 @@ class LLMServer:
         """Summarize ``text`` in at most ``max_words`` words."""
         return await self.generator.asummarize(text, max_words)
 
+    async def stream_generate(
+        self, prompt: str, params: GenerationParams | None = None
+    ) -> AsyncGenerator[GenerationChunk, None]:
+        """Stream the completion of a raw prompt (deltas, then the result)."""
+        async with contextlib.aclosing(self.generator.astream(prompt, params)) as chunks:
+            async for chunk in chunks:
+                yield chunk
+
+    async def stream_chat(
+        self, messages: Sequence[dict[str, str] | ChatMessage], params: GenerationParams | None = None
+    ) -> AsyncGenerator[GenerationChunk, None]:
+        """Stream the answer to the last message of a conversation."""
+        async with contextlib.aclosing(self.generator.astream_chat(messages, params)) as chunks:
+            async for chunk in chunks:
+                yield chunk
+
     def info(self) -> dict[str, Any]:
         """The served model, its backend and context length, tokens generated so far, and the replica."""
         gen = self.generator
@@ -72,16 +102,23 @@ class LLMServer:
             "context_length": gen.metadata.context_length,
             "capabilities": list(gen.metadata.capabilities),
             "token_count": self._manager.token_count,
+            "running_requests": gen.running_requests(),
+            "load_s": round(self.load_s, 3),
+            "ready_at": self.ready_at,
             **replica_info(),
         }
 
+    def running_requests(self) -> int:
+        """Generations the engine has not finished (vLLM's own count)."""
+        return self.generator.running_requests()
+
     def check_health(self) -> None:
-        """Serve's health probe: fails once the model was shut down."""
-        _ = self.generator
+        """Serve's health probe (and /readyz's): fails once the model was shut down or its engine died."""
+        self.generator.check_health()
 
     def shutdown(self) -> None:
         """Close the model (stopping a vLLM engine and its worker); safe to call twice."""
-        if self._generator is not None:
+        if getattr(self, "_generator", None) is not None:
             self._generator = None
             self._manager.close()
 

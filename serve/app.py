@@ -18,6 +18,7 @@ from ray.serve.handle import DeploymentHandle
 from deployments import EmbedderDeployment, LLMDeployment, RouterDeployment
 from deployments._common import replica_info
 from mm_orch.observability import Tracer, TracerConfig
+from mm_orch.observability.feedback import FeedbackStore, default_feedback_path
 from mm_orch.orchestration.phase_b_orchestrator import PhaseBOrchestrator
 from serve.backend import HandleRouter, OrchestratorBackend
 from serve.config import ServeAppArgs, parse_args
@@ -44,6 +45,15 @@ def _tracer(args: ServeAppArgs, replica_id: str) -> Tracer | None:
             sample_rate=args.tracing.sample_rate,
         )
     )
+
+
+def _feedback_store(args: ServeAppArgs) -> FeedbackStore:
+    """POST /v1/feedback's store: args.tracing.feedback_path, else beside the traces (one file, every replica)."""
+    from mm_orch.orchestration.wiring import resolve_project_path
+
+    if args.tracing.feedback_path:
+        return FeedbackStore(resolve_project_path(args.tracing.feedback_path))
+    return FeedbackStore(default_feedback_path(resolve_project_path(args.tracing.parquet_dir)))
 
 
 def _phase_b_config(args: ServeAppArgs) -> Any:
@@ -80,8 +90,13 @@ class IngressServer:
         if embedder is not None:
             handles["embedder"] = embedder
         self.backend = OrchestratorBackend(
-            self.orchestrator, self.router, info_handles=handles, replica=self.replica
+            self.orchestrator,
+            self.router,
+            info_handles=handles,
+            replica=self.replica,
+            readiness_timeout_s=self.args.readiness_timeout_s,
         )
+        self.feedback = _feedback_store(self.args)
         if self.args.warm_up:
             self._warm_tools(runtime)
 
@@ -97,11 +112,21 @@ class IngressServer:
                 log.warning("tool %r failed to warm up: %s", name, exc)
 
     def __serve_build_asgi_app__(self) -> Any:
-        return create_app(self.backend, api_keys=self.args.auth.keys(), limits=self.args.limits)
+        return create_app(
+            self.backend, api_keys=self.args.auth.keys(), limits=self.args.limits, feedback=self.feedback
+        )
+
+    def check_health(self) -> None:
+        """Serve's liveness probe of this replica (what GET /healthz reports): the orchestrator is usable.
+        Readiness of the model deployments is GET /readyz; each of them has its own check_health."""
+        if self.orchestrator.executor is None and self.orchestrator.using_phase_b:
+            raise RuntimeError(f"Phase B has no executor: {self.orchestrator.fallback_reason}")
 
     def shutdown(self) -> None:
-        """Flush and close this replica's tracer."""
-        self.orchestrator.close()
+        """Flush and close this replica's tracer and feedback file."""
+        for part in (getattr(self, "orchestrator", None), getattr(self, "feedback", None)):
+            if part is not None:
+                part.close()
 
     def __del__(self) -> None:
         self.shutdown()

@@ -62,7 +62,7 @@ class BodySizeLimit:
             return
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await self._reject(send, int(value))
+                await self._reject(scope, send, int(value))
                 return
         seen = 0
         rejected = False
@@ -77,7 +77,7 @@ class BodySizeLimit:
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
                     rejected = True
-                    await self._reject(send, seen)
+                    await self._reject(scope, send, seen)
                     return {"type": "http.disconnect"}
             return message
 
@@ -91,16 +91,16 @@ class BodySizeLimit:
             if not rejected:
                 raise
 
-    async def _reject(self, send: Any, size: int) -> None:
-        body = json.dumps(
-            {
-                "error": "payload_too_large",
-                "message": f"request body is {size} bytes or more; the limit is {self.max_bytes} bytes "
-                "(limits.max_body_bytes in the Serve config). Send a shorter request.",
-                "fields": [],
-                "options": [],
-            }
-        ).encode()
+    async def _reject(self, scope: dict[str, Any], send: Any, size: int) -> None:
+        from serve.errors import ApiError, error_payload
+
+        error = ApiError(
+            413,
+            "payload_too_large",
+            f"request body is {size} bytes or more; the limit is {self.max_bytes} bytes "
+            "(limits.max_body_bytes in the Serve config). Send a shorter request.",
+        )
+        body = json.dumps(error_payload(str(scope.get("path", "")), error)).encode()
         await send(
             {
                 "type": "http.response.start",

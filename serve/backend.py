@@ -51,11 +51,13 @@ class OrchestratorBackend:
         *,
         info_handles: dict[str, Any] | None = None,
         replica: dict[str, Any] | None = None,
+        readiness_timeout_s: float = 5.0,
     ) -> None:
         self.orchestrator = orchestrator
         self.router = router
         self.info_handles = dict(info_handles or {})
         self.replica = dict(replica or {})
+        self.readiness_timeout_s = readiness_timeout_s
 
     async def answer(self, request: UserRequest) -> WorkflowResult:
         # The orchestrator awaits the Router deployment (HandleRouter.aroute) and keeps Phase A (the rollback
@@ -108,3 +110,26 @@ class OrchestratorBackend:
 
     def health(self) -> dict[str, Any]:
         return {"using_phase_b": self.orchestrator.using_phase_b, "replica": self.replica}
+
+    async def ready(self) -> dict[str, str]:
+        """Each deployment's own health check (the router's ``info``, which needs a built chain), awaited
+        concurrently with a time limit. This replica answering is the ingress's part."""
+        names = list(self.info_handles)
+
+        async def probe(name: str) -> str:
+            handle = self.info_handles[name]
+            method = handle.info if name == "router" else handle.check_health
+            try:
+                await asyncio.wait_for(_awaitable(method.remote()), self.readiness_timeout_s)
+            except TimeoutError:
+                return f"no answer within {self.readiness_timeout_s} s (starting, or overloaded)"
+            except Exception as exc:  # any failure means: not ready, and why
+                return f"{type(exc).__name__}: {str(exc)[:300]}"
+            return "ok"
+
+        results = await asyncio.gather(*(probe(n) for n in names))
+        return {"ingress": "ok", **dict(zip(names, results, strict=True))}
+
+
+async def _awaitable(response: Any) -> Any:
+    return await response

@@ -42,7 +42,17 @@ class LimitsConfig(_Args):
     )
     max_query_chars: int = Field(default=4000, ge=1, description="Longest UserRequest.query accepted (422 above).")
     request_timeout_s: float = Field(
-        default=120.0, gt=0, description="Per-request time limit for /v1/answer (504)."
+        default=120.0, gt=0, description="Per-request time limit of /v1/answer and /v1/chat/completions (504)."
+    )
+    requests_per_minute: float | None = Field(
+        default=None,
+        gt=0,
+        description="Per-client (API key, else address) request rate per ingress replica; 429 above. None: no limit.",
+    )
+    burst: int | None = Field(
+        default=None,
+        ge=1,
+        description="Requests a client may send at once before the rate applies (default rate/6).",
     )
 
 
@@ -56,6 +66,11 @@ class TracingArgs(_Args):
     )
     jsonl: bool = Field(default=False, description="Also write <parquet_dir>/<replica id>/traces.jsonl.")
     sample_rate: float = Field(default=1.0, ge=0.0, le=1.0, description="Fraction of requests traced.")
+    feedback_path: str | None = Field(
+        default=None,
+        description="POST /v1/feedback's JSONL file; None: <parquet_dir>/feedback/feedback.jsonl, beside the traces "
+        "(shared by every replica; the router retraining reads it).",
+    )
 
 
 class ServeAppArgs(_Args):
@@ -81,6 +96,9 @@ class ServeAppArgs(_Args):
     tracing: TracingArgs = Field(default_factory=TracingArgs, description="Per-replica Parquet traces.")
     warm_up: bool = Field(default=True, description="Build search indexes at replica start, not on first request.")
     handle_timeout_s: float = Field(default=300.0, gt=0, description="Wait limit of blocking model calls.")
+    readiness_timeout_s: float = Field(
+        default=5.0, gt=0, description="How long GET /readyz waits for each deployment's health check."
+    )
 
 
 def parse_args(raw: dict[str, Any] | ServeAppArgs | None) -> ServeAppArgs:

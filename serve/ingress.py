@@ -3,8 +3,11 @@
 ``create_app(backend, ...)`` builds the ASGI app. Inside Serve the backend is the replica's orchestrator (see
 ``serve.app``); tests pass a fake backend and use FastAPI's TestClient, with no Ray at all.
 
-Routes: POST /v1/answer, POST /v1/route, GET /v1/workflows, GET /v1/stats (bearer API key when configured),
-GET /healthz (always open). Every error body is an :class:`~serve.schemas.ErrorResponse`.
+Routes (bearer API key when configured): POST /v1/answer (``?stream=true``: a typed event stream), POST
+/v1/route, GET /v1/workflows, GET /v1/stats, POST /v1/feedback, and the OpenAI-compatible POST
+/v1/chat/completions and GET /v1/models (serve.openai_routes). Always open: GET /healthz (liveness) and GET
+/readyz (readiness: the router and model deployments can serve). Errors are :class:`~serve.schemas.ErrorResponse`
+bodies, in OpenAI's shape on the OpenAI routes (serve.errors).
 """
 
 from __future__ import annotations
@@ -12,19 +15,33 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+from collections.abc import AsyncIterator
 from typing import Annotated, Any, Protocol
 
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from mm_orch.exceptions import WorkflowNotFoundError
+from mm_orch.observability.feedback import FeedbackRecord, FeedbackStore
 from mm_orch.routing import RoutingDecision
 from mm_orch.schemas import UserRequest, WorkflowResult
 from serve.auth import ApiKeyAuth, BodySizeLimit
 from serve.config import LimitsConfig
-from serve.schemas import ErrorResponse, FieldError, HealthResponse, StatsResponse, WorkflowInfo, WorkflowsResponse
+from serve.errors import ApiError, from_exception, install_error_handlers
+from serve.middleware import RequestContextMiddleware
+from serve.openai_routes import openai_router
+from serve.ratelimit import RateLimiter
+from serve.schemas import (
+    ErrorResponse,
+    FeedbackRequest,
+    HealthResponse,
+    ReadyResponse,
+    StatsResponse,
+    WorkflowInfo,
+    WorkflowsResponse,
+)
+from serve.streaming import StreamedRun, sse
 
 __all__ = ["ApiError", "IngressBackend", "create_app"]
 
@@ -46,14 +63,9 @@ class IngressBackend(Protocol):
 
     def health(self) -> dict[str, Any]: ...
 
-
-class ApiError(Exception):
-    """An error with an HTTP status and an ErrorResponse body."""
-
-    def __init__(self, status: int, code: str, message: str, *, options: list[str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.body = ErrorResponse(error=code, message=message, options=options or [])
+    async def ready(self) -> dict[str, str]:
+        """Per deployment: 'ok' or why it cannot serve."""
+        ...
 
 
 def _responses(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -62,30 +74,63 @@ def _responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         404: "Unknown workflow (the body lists the registered ones)",
         413: "Request body too large",
         422: "Invalid request body (the body names each invalid field)",
-        500: "The workflow failed",
+        429: "Rate limit exceeded (Retry-After says when to retry)",
+        500: "The workflow failed (the message names the trace id)",
+        503: "A model deployment cannot serve right now, or feedback storage is off",
         504: "The request ran past limits.request_timeout_s",
     }
     return {c: {"model": ErrorResponse, "description": text[c]} for c in codes}
 
 
 def create_app(
-    backend: IngressBackend, *, api_keys: list[str] | None = None, limits: LimitsConfig | None = None
+    backend: IngressBackend,
+    *,
+    api_keys: list[str] | None = None,
+    limits: LimitsConfig | None = None,
+    feedback: FeedbackStore | None = None,
 ) -> FastAPI:
-    """The ingress ASGI app over ``backend``; ``api_keys`` empty or None disables auth (logged)."""
+    """The ingress ASGI app over ``backend``; ``api_keys`` empty or None disables auth (logged);
+    ``feedback`` stores POST /v1/feedback (None: that route answers 503)."""
     limits = limits or LimitsConfig()
     auth = ApiKeyAuth(api_keys or [])
+    limiter = RateLimiter(limits.requests_per_minute, limits.burst) if limits.requests_per_minute else None
     counters: collections.Counter[str] = collections.Counter()
     app = FastAPI(
         title="mm-orch",
         version=API_VERSION,
-        description="Multi-model question answering: routing, workflow graphs and traced runs.",
+        description="Multi-model question answering: routing, workflow graphs and traced runs; OpenAI-compatible "
+        "chat completions.",
     )
     app.add_middleware(BodySizeLimit, max_bytes=limits.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware, counters=counters)  # outermost: every response gets the id
+    install_error_handlers(app)
 
-    def require_key(authorization: Annotated[str | None, Header()] = None) -> None:
+    def guard(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
         problem = auth.check(authorization)
         if problem is not None:
             raise ApiError(401, "unauthorized", problem)
+        if limiter is not None:
+            key = authorization.partition(" ")[2].strip() if authorization and auth.enabled else None
+            client = request.client.host if request.client else None
+            wait = limiter.check(RateLimiter.client_key(key, client))
+            if wait is not None:
+                raise ApiError(
+                    429,
+                    "rate_limit_exceeded",
+                    f"more than {limits.requests_per_minute:g} requests per minute from this client "
+                    f"(limits.requests_per_minute); retry in {wait:.1f} s",
+                    headers={"Retry-After": str(max(1, round(wait + 0.5)))},
+                )
+
+    def request_id(request: Request) -> str:
+        return str(getattr(request.state, "request_id", "") or "")
+
+    def with_request_id(req: UserRequest, request: Request) -> UserRequest:
+        """The header's id wins; else the body's explicit request_id is kept and echoed."""
+        if getattr(request.state, "request_id_given", False) or "request_id" not in req.model_fields_set:
+            return req.model_copy(update={"request_id": request_id(request)})
+        request.state.request_id = req.request_id
+        return req
 
     def check_query(req: UserRequest) -> UserRequest:
         if len(req.query) > limits.max_query_chars:
@@ -100,94 +145,103 @@ def create_app(
             )
         return req
 
-    @app.middleware("http")
-    async def count(request: Request, call_next: Any) -> Any:
-        response = await call_next(request)
-        counters["requests"] += 1
-        if response.status_code >= 400:
-            counters[f"status_{response.status_code}"] += 1
-        return response
+    def workflow_names() -> list[str]:
+        return [w.name for w in backend.workflows()]
 
-    @app.exception_handler(ApiError)
-    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return JSONResponse(exc.body.model_dump(), status_code=exc.status, headers=headers)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        fields = [
-            FieldError(
-                field=".".join(str(p) for p in e.get("loc", ())), message=e.get("msg", ""), type=e.get("type", "")
-            )
-            for e in exc.errors()
-        ]
-        names = ", ".join(f.field for f in fields)
-        body = ErrorResponse(
-            error="validation_error",
-            message=f"invalid request: {names}; see the fields list and the OpenAPI schema at /docs",
-            fields=fields,
-        )
-        return JSONResponse(body.model_dump(), status_code=422)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        body = ErrorResponse(error=code, message=str(exc.detail))
-        return JSONResponse(body.model_dump(), status_code=exc.status_code)
-
-    authed = [Depends(require_key)]
+    authed = [Depends(guard)]
 
     @app.post(
         "/v1/answer",
         response_model=WorkflowResult,
         dependencies=authed,
-        responses=_responses(401, 404, 413, 422, 500, 504),
+        responses={
+            **_responses(401, 404, 413, 422, 429, 500, 503, 504),
+            200: {
+                "content": {"text/event-stream": {}},
+                "description": "WorkflowResult; with ?stream=true Server-Sent Events: node_started, "
+                "node_finished, token, then final (or error) — see serve.schemas.AnswerEvent",
+            },
+        },
         summary="Route a question and run its workflow",
     )
-    async def answer(req: UserRequest) -> WorkflowResult:
-        check_query(req)
-        try:
-            return await asyncio.wait_for(backend.answer(req), timeout=limits.request_timeout_s)
-        except TimeoutError:
-            raise ApiError(
-                504,
-                "timeout",
-                f"the request ran past {limits.request_timeout_s} s (limits.request_timeout_s); retry, or pick "
-                "a faster workflow such as 'search_qa_fast'",
-            ) from None
-        except WorkflowNotFoundError as exc:
-            raise _not_found(exc, backend) from None
-        except Exception as exc:  # reported as a 500 ErrorResponse, logged with its traceback
-            log.exception("request %s failed", req.request_id)
-            raise ApiError(
-                500,
-                "workflow_failed",
-                f"the request failed: {type(exc).__name__}: {exc}; the trace (if any) and the replica log have details",
-            ) from None
+    async def answer(
+        req: UserRequest,
+        request: Request,
+        stream: Annotated[bool, Query(description="Stream typed events (text/event-stream).")] = False,
+    ) -> Any:
+        req = with_request_id(check_query(req), request)
+        run = StreamedRun(
+            backend, req, timeout_s=limits.request_timeout_s, node_events=stream, stream_tokens=stream
+        )
+        if not stream:
+            return await run.run()
+
+        async def events() -> AsyncIterator[bytes]:
+            async for event in run.events():
+                yield sse(event, event=event.type)
+
+        return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
     @app.post(
         "/v1/route",
         response_model=RoutingDecision,
         dependencies=authed,
-        responses=_responses(401, 404, 413, 422),
+        responses=_responses(401, 404, 413, 422, 429),
         summary="The routing decision only (nothing runs)",
     )
-    async def route(req: UserRequest) -> RoutingDecision:
-        check_query(req)
-        if req.workflow is not None and req.workflow not in {w.name for w in backend.workflows()}:
-            raise _not_found(WorkflowNotFoundError(f"workflow {req.workflow!r} is not registered"), backend)
+    async def route(req: UserRequest, request: Request) -> RoutingDecision:
+        req = with_request_id(check_query(req), request)
+        if req.workflow is not None and req.workflow not in workflow_names():
+            raise from_exception(
+                WorkflowNotFoundError(f"workflow {req.workflow!r} is not registered"),
+                request_id=req.request_id,
+                workflows=workflow_names(),
+            )
         return await backend.route(req)
 
-    @app.get("/v1/workflows", response_model=WorkflowsResponse, dependencies=authed, responses=_responses(401))
+    @app.post(
+        "/v1/feedback",
+        response_model=FeedbackRecord,
+        status_code=201,
+        dependencies=authed,
+        responses=_responses(401, 413, 422, 429, 503),
+        summary="Rate a run (by trace id); stored durably for router retraining",
+    )
+    async def post_feedback(body: FeedbackRequest) -> FeedbackRecord:
+        if feedback is None:
+            raise ApiError(
+                503,
+                "feedback_disabled",
+                "this application stores no feedback; enable tracing (args.tracing) or set args.tracing.feedback_path",
+            )
+        names = workflow_names()
+        if body.workflow is not None and body.workflow not in names:
+            raise RequestValidationError(
+                [
+                    {
+                        "loc": ("body", "workflow"),
+                        "msg": f"workflow {body.workflow!r} is not registered; registered: {', '.join(sorted(names))}",
+                        "type": "unknown_workflow",
+                    }
+                ]
+            )
+        record = FeedbackRecord(**body.model_dump(), source="http")
+        return await asyncio.to_thread(feedback.append, record)
+
+    @app.get(
+        "/v1/workflows", response_model=WorkflowsResponse, dependencies=authed, responses=_responses(401, 429)
+    )
     async def workflows() -> WorkflowsResponse:
         return WorkflowsResponse(workflows=backend.workflows())
 
-    @app.get("/v1/stats", response_model=StatsResponse, dependencies=authed, responses=_responses(401))
+    @app.get("/v1/stats", response_model=StatsResponse, dependencies=authed, responses=_responses(401, 429))
     async def stats() -> StatsResponse:
         data = await backend.stats()
         return StatsResponse(ingress={**dict(counters), "auth_enabled": auth.enabled}, **data)
 
-    @app.get("/healthz", response_model=HealthResponse)
+    app.include_router(openai_router(backend, limits=limits, guard=guard, request_id=request_id))
+
+    @app.get("/healthz", response_model=HealthResponse, summary="Liveness: this replica answers")
     async def healthz() -> HealthResponse:
         info = backend.health()
         return HealthResponse(
@@ -197,14 +251,16 @@ def create_app(
             replica=dict(info.get("replica", {})),
         )
 
-    return app
-
-
-def _not_found(exc: WorkflowNotFoundError, backend: IngressBackend) -> ApiError:
-    names = sorted(w.name for w in backend.workflows())
-    message = str(exc)
-    if "registered workflows" not in message:
-        message += f"; registered workflows: {', '.join(names)}"
-    return ApiError(
-        404, "workflow_not_found", f"{message} Leave 'workflow' out to let the router choose.", options=names
+    @app.get(
+        "/readyz",
+        response_model=ReadyResponse,
+        responses={503: {"model": ReadyResponse, "description": "Some deployment cannot serve"}},
+        summary="Readiness: the router and every model deployment can serve",
     )
+    async def readyz() -> JSONResponse:
+        deployments = await backend.ready()
+        ready = bool(deployments) and all(v == "ok" for v in deployments.values())
+        body = ReadyResponse(status="ready" if ready else "not_ready", deployments=deployments)
+        return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+
+    return app

@@ -2,7 +2,9 @@
 
 Steps ask ``runtime.model_manager.get_model(name)`` exactly as in-process; here the answer is a proxy whose
 async methods (``agenerate``, ``agenerate_batch``, ``achat``, ``asummarize``, ``aembed``) await a
-DeploymentHandle call on the LLM or embedder deployment. The sync twins (``generate``, ``chat``, ...) work from
+DeploymentHandle call on the LLM or embedder deployment, and whose ``astream``/``astream_chat`` iterate a
+streaming handle call (``handle.options(stream=True)``): chunks arrive as the engine generates them, and
+closing the stream early cancels the call in the LLM replica (which aborts the engine request). The sync twins (``generate``, ``chat``, ...) work from
 worker threads (tools and sync steps run there) by waiting on the handle's response; called on the event loop
 thread they raise :class:`SyncModelCallError` instead of deadlocking it.
 """
@@ -11,13 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from mm_orch.exceptions import ModelError, ModelNotFoundError, format_options
 from mm_orch.models import ChatMessage, GenerationParams, GenerationResult
+from mm_orch.models.call_context import record_usage
+from mm_orch.models.params import GenerationChunk
 from mm_orch.orchestration.runtime import Runtime
 from mm_orch.registries.tool_registry import ToolRegistry
 
@@ -59,10 +63,27 @@ class HandleGenerator:
         self.handle = handle
         self.timeout_s = timeout_s
         self._on_tokens = on_tokens
+        self._streaming: Any = None
 
     def _count(self, results: Sequence[GenerationResult]) -> None:
         if self._on_tokens is not None:
             self._on_tokens(sum(r.completion_tokens for r in results))
+        record_usage(results)
+
+    async def _stream(self, method: str, *args: Any) -> AsyncGenerator[GenerationChunk, None]:
+        if self._streaming is None:
+            self._streaming = self.handle.options(stream=True)
+        response = getattr(self._streaming, method).remote(*args)
+        finished = False
+        try:
+            async for chunk in response:
+                if chunk.result is not None:
+                    finished = True
+                    self._count([chunk.result])
+                yield chunk
+        finally:
+            if not finished:
+                response.cancel()  # the consumer left early: stop the generation in the LLM replica
 
     # --- async, the path steps use -------------------------------------------------------------------------
     async def agenerate(self, prompt: str, params: GenerationParams | None = None) -> GenerationResult:
@@ -86,6 +107,20 @@ class HandleGenerator:
 
     async def asummarize(self, text: str, max_words: int = 60) -> str:
         return str(await self.handle.summarize.remote(text, max_words))
+
+    async def astream(
+        self, prompt: str, params: GenerationParams | None = None
+    ) -> AsyncGenerator[GenerationChunk, None]:
+        """Stream a completion: text deltas as generated, then a chunk with the whole result."""
+        async for chunk in self._stream("stream_generate", prompt, params):
+            yield chunk
+
+    async def astream_chat(
+        self, messages: Sequence[dict[str, str] | ChatMessage], params: GenerationParams | None = None
+    ) -> AsyncGenerator[GenerationChunk, None]:
+        """Stream the answer to a conversation (see :meth:`astream`)."""
+        async for chunk in self._stream("stream_chat", list(messages), params):
+            yield chunk
 
     # --- sync twins, for worker threads --------------------------------------------------------------------
     def generate(self, prompt: str, params: GenerationParams | None = None) -> GenerationResult:

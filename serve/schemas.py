@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mm_orch.schemas import WorkflowResult
+
 __all__ = [
+    "AnswerEvent",
+    "ErrorEvent",
     "ErrorResponse",
+    "FeedbackRequest",
     "FieldError",
+    "FinalEvent",
     "HealthResponse",
+    "NodeFinishedEvent",
+    "NodeStartedEvent",
+    "ReadyResponse",
     "StatsResponse",
+    "TokenEvent",
     "WorkflowInfo",
     "WorkflowsResponse",
 ]
@@ -70,3 +80,72 @@ class StatsResponse(_Wire):
     orchestrator: dict[str, Any] = Field(description="PhaseBOrchestrator.get_statistics() of this replica.")
     router: dict[str, Any] = Field(default_factory=dict, description="The router deployment's info.")
     models: dict[str, Any] = Field(default_factory=dict, description="Info of the LLM and embedder deployments.")
+
+
+class ReadyResponse(_Wire):
+    """GET /readyz: 200 when the router and every model deployment can serve, else 503."""
+
+    status: Literal["ready", "not_ready"] = Field(description="'ready' only when every deployment answered.")
+    deployments: dict[str, str] = Field(description="Per deployment: 'ok', or why it cannot serve.")
+
+
+class FeedbackRequest(_Wire):
+    """POST /v1/feedback: how a run went, after the fact (stored durably; the router retraining reads it)."""
+
+    trace_id: str = Field(
+        min_length=1, max_length=128, description="The run's trace id (WorkflowResult.trace_id)."
+    )
+    rating: float = Field(ge=-1.0, le=1.0, description="-1 (bad) .. 1 (good); thumbs are -1 and 1.")
+    workflow: str | None = Field(
+        default=None, max_length=128, description="The workflow that should have been chosen, if not the one run."
+    )
+    comment: str = Field(default="", max_length=4000, description="Free text.")
+
+
+# --- the event stream of POST /v1/answer?stream=true (Server-Sent Events, `event: <type>`) -------------------
+
+
+class NodeStartedEvent(_Wire):
+    """A workflow node started."""
+
+    type: Literal["node_started"] = "node_started"
+    node: str = Field(description="Graph node name.")
+    step: str = Field(description="The step it runs.")
+
+
+class NodeFinishedEvent(_Wire):
+    """A workflow node finished (successfully or not)."""
+
+    type: Literal["node_finished"] = "node_finished"
+    node: str = Field(description="Graph node name.")
+    step: str = Field(description="The step that ran (the fallback's name if one ran).")
+    success: bool = Field(description="False when the node failed.")
+    latency_ms: float = Field(description="Wall time of the node.")
+    error: str | None = Field(default=None, description="Why it failed, when it did.")
+
+
+class TokenEvent(_Wire):
+    """Reply text as it is generated (or the whole extracted answer once it exists)."""
+
+    type: Literal["token"] = "token"
+    text: str = Field(description="New text; the tokens joined are the final answer.")
+
+
+class FinalEvent(_Wire):
+    """The run's result; the last event of a successful stream."""
+
+    type: Literal["final"] = "final"
+    result: WorkflowResult = Field(description="What POST /v1/answer returns without stream.")
+
+
+class ErrorEvent(_Wire):
+    """The run failed after the stream started; the last event."""
+
+    type: Literal["error"] = "error"
+    status: int = Field(description="The HTTP status the error would have had before the stream started.")
+    error: ErrorResponse = Field(description="The error body.")
+
+
+AnswerEvent = Annotated[
+    NodeStartedEvent | NodeFinishedEvent | TokenEvent | FinalEvent | ErrorEvent, Field(discriminator="type")
+]

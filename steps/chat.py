@@ -7,6 +7,7 @@ from typing import Any
 
 from mm_orch.exceptions import MMOrchError
 from mm_orch.models import GenerationParams
+from mm_orch.models.call_context import reply_chat
 from mm_orch.orchestration import BaseStep, State
 from steps.common import StepInputError, get_generator
 
@@ -67,7 +68,8 @@ class ChatStep(BaseStep):
         try:
             model = await get_generator(runtime, self.model_name)
             params = GenerationParams(max_tokens=int(runtime.setting("chat_max_tokens", 96)))
-            reply = (await model.achat(messages, params)).text.strip() or _FALLBACK
+            # reply_chat: the caller's sampling overrides apply, and a streaming caller gets the tokens live.
+            reply = (await reply_chat(model, messages, params)).text.strip() or _FALLBACK
         except MMOrchError:
             reply, failures = _FALLBACK, 1
         if session_id and getattr(runtime, "sessions", None) is not None:

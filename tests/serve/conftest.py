@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 from typing import Any
 
@@ -17,6 +18,10 @@ class LocalResponse:
         self.cancelled = False
 
     async def _call(self) -> Any:
+        # A fresh context, as in another process: the caller's context variables do not reach the deployment.
+        return await asyncio.create_task(self._run(), context=contextvars.Context())
+
+    async def _run(self) -> Any:
         value = self._fn(*self._args, **self._kwargs)
         return await value if inspect.isawaitable(value) else value
 
@@ -30,22 +35,49 @@ class LocalResponse:
         self.cancelled = True
 
 
-class LocalMethod:
-    def __init__(self, fn: Any) -> None:
-        self._fn = fn
+class LocalStream:
+    """Async-iterable like DeploymentResponseGenerator; ``cancel()`` closes the target's generator."""
 
-    def remote(self, *args: Any, **kwargs: Any) -> LocalResponse:
+    def __init__(self, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self._gen = fn(*args, **kwargs)
+        self._context = contextvars.Context()  # as in another process (see LocalResponse._call)
+        self.cancelled = False
+
+    def __aiter__(self) -> LocalStream:
+        return self
+
+    async def __anext__(self) -> Any:
+        return await asyncio.create_task(self._gen.__anext__(), context=self._context)
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        asyncio.get_running_loop().create_task(self._gen.aclose(), context=self._context)
+
+
+class LocalMethod:
+    def __init__(self, fn: Any, stream: bool = False) -> None:
+        self._fn = fn
+        self._stream = stream
+
+    def remote(self, *args: Any, **kwargs: Any) -> LocalResponse | LocalStream:
+        if self._stream:
+            return LocalStream(self._fn, args, kwargs)
         return LocalResponse(self._fn, args, kwargs)
 
 
 class LocalHandle:
-    """``handle.method.remote(...)`` calling ``target.method`` in-process (the DeploymentHandle call shape)."""
+    """``handle.method.remote(...)`` calling ``target.method`` in-process (the DeploymentHandle call shape);
+    ``handle.options(stream=True).method.remote(...)`` iterates an async-generator method."""
 
-    def __init__(self, target: Any) -> None:
+    def __init__(self, target: Any, stream: bool = False) -> None:
         self.target = target
+        self._stream = stream
+
+    def options(self, *, stream: bool = False) -> LocalHandle:
+        return LocalHandle(self.target, stream)
 
     def __getattr__(self, name: str) -> LocalMethod:
-        return LocalMethod(getattr(self.target, name))
+        return LocalMethod(getattr(self.target, name), self._stream)
 
 
 @pytest.fixture

@@ -52,6 +52,9 @@ class FakeBackend:
     def health(self) -> dict[str, Any]:
         return {"using_phase_b": True, "replica": {"replica_id": "r1"}}
 
+    async def ready(self) -> dict[str, str]:
+        return {"ingress": "ok", "router": "ok", "llm": "ok"}
+
 
 def client(backend: FakeBackend | None = None, **kwargs: Any) -> TestClient:
     return TestClient(create_app(backend or FakeBackend(), **kwargs))

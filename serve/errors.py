@@ -1,0 +1,169 @@
+"""Errors of the HTTP API, in two shapes: mm-orch's :class:`~serve.schemas.ErrorResponse` on its own routes and
+OpenAI's ``{"error": {message, type, param, code}}`` on the OpenAI-compatible ones (/v1/chat/completions,
+/v1/models), so the official SDK raises its typed exceptions (AuthenticationError, NotFoundError, ...).
+
+One :class:`ApiError` carries status, code and message; :func:`error_payload` renders it for the route that
+failed; :func:`from_exception` maps what the backend raised (unknown workflow, model unavailable, time-out,
+anything else) to the right status, with the trace id in 500 messages.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from mm_orch.exceptions import ModelUnavailableError, WorkflowNotFoundError
+from serve.openai_schemas import OpenAIError, OpenAIErrorBody
+from serve.schemas import ErrorResponse, FieldError
+
+__all__ = ["OPENAI_PREFIXES", "ApiError", "error_payload", "from_exception", "install_error_handlers", "is_openai"]
+
+log = logging.getLogger(__name__)
+
+#: Route prefixes whose errors use OpenAI's shape.
+OPENAI_PREFIXES = ("/v1/chat/", "/v1/models")
+
+_OPENAI_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "invalid_request_error",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+    503: "service_unavailable_error",
+    504: "timeout_error",
+}
+# mm-orch codes whose OpenAI name differs.
+_OPENAI_CODES = {"unauthorized": "invalid_api_key", "workflow_not_found": "model_not_found"}
+# Ray Serve raises these (by name, to keep ray out of the import) when a deployment cannot take the request.
+_UNAVAILABLE = {"DeploymentUnavailableError", "BackPressureError", "ActorDiedError", "RayActorError"}
+
+
+def is_openai(path: str) -> bool:
+    return path.startswith(OPENAI_PREFIXES)
+
+
+class ApiError(Exception):
+    """An HTTP error: status, stable code, a message that says how to fix it, and details."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        options: list[str] | None = None,
+        fields: list[FieldError] | None = None,
+        param: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.options = list(options or [])
+        self.fields = list(fields or [])
+        self.param = param
+        self.headers = dict(headers or {})
+        if status == 401:
+            self.headers.setdefault("WWW-Authenticate", "Bearer")
+
+    @property
+    def body(self) -> ErrorResponse:
+        """The mm-orch shape."""
+        return ErrorResponse(error=self.code, message=self.message, fields=self.fields, options=self.options)
+
+    def openai_body(self) -> OpenAIError:
+        """The OpenAI shape."""
+        kind = _OPENAI_TYPES.get(self.status, "server_error" if self.status >= 500 else "invalid_request_error")
+        code = _OPENAI_CODES.get(self.code, self.code)
+        return OpenAIError(error=OpenAIErrorBody(message=self.message, type=kind, param=self.param, code=code))
+
+
+def error_payload(path: str, error: ApiError) -> dict[str, Any]:
+    """The JSON body of ``error`` in the shape of the route at ``path``."""
+    return error.openai_body().model_dump() if is_openai(path) else error.body.model_dump()
+
+
+def _response(request: Request, error: ApiError) -> JSONResponse:
+    return JSONResponse(error_payload(request.url.path, error), status_code=error.status, headers=error.headers)
+
+
+def validation_error(path: str, errors: list[dict[str, Any]]) -> ApiError:
+    """422 (mm-orch routes) or 400 (OpenAI routes, as OpenAI answers) naming every invalid field."""
+    fields = [
+        FieldError(
+            field=".".join(str(p) for p in e.get("loc", ())), message=e.get("msg", ""), type=e.get("type", "")
+        )
+        for e in errors
+    ]
+    names = ", ".join(f.field for f in fields)
+    if is_openai(path):
+        first = fields[0] if fields else None
+        detail = "; ".join(f"{f.field}: {f.message}" for f in fields)
+        param = first.field.removeprefix("body.") if first else None
+        return ApiError(400, "invalid_request", f"invalid request: {detail}", fields=fields, param=param)
+    return ApiError(
+        422,
+        "validation_error",
+        f"invalid request: {names}; see the fields list and the OpenAPI schema at /docs",
+        fields=fields,
+    )
+
+
+def from_exception(exc: BaseException, *, request_id: str, workflows: list[str] | None = None) -> ApiError:
+    """The ApiError for what a request raised: 404 unknown workflow, 503 a model or deployment that cannot
+    serve, 504 time-out, else 500 naming the trace id to look up."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, WorkflowNotFoundError):
+        names = sorted(workflows or [])
+        message = str(exc)
+        if "registered workflows" not in message:
+            message += f"; registered workflows: {', '.join(names)}"
+        message += ". Leave 'workflow' out (model 'mm-orch' on /v1/chat/completions) to let the router choose."
+        return ApiError(404, "workflow_not_found", message, options=names, param="model")
+    if isinstance(exc, ModelUnavailableError) or type(exc).__name__ in _UNAVAILABLE:
+        return ApiError(
+            503,
+            "service_unavailable",
+            f"a model deployment cannot serve right now ({type(exc).__name__}: {exc}); retry shortly, and check "
+            "GET /readyz and the Serve status (`serve status`)",
+            headers={"Retry-After": "5"},
+        )
+    trace_id = getattr(exc, "trace_id", None)
+    log.error("request %s failed (trace %s)", request_id, trace_id, exc_info=exc)
+    where = (
+        f"trace id {trace_id} (POST /v1/feedback takes it; the trace is in this replica's trace folder)"
+        if trace_id
+        else "no trace was written"
+    )
+    return ApiError(
+        500,
+        "workflow_failed",
+        f"the request failed: {type(exc).__name__}: {exc}; {where}; request id {request_id} (search the "
+        "replica log for it)",
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Render ApiError, validation errors and Starlette's HTTP errors in the failing route's shape."""
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return _response(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _response(request, validation_error(request.url.path, list(exc.errors())))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return _response(request, ApiError(exc.status_code, code, str(exc.detail)))
