@@ -19,8 +19,10 @@ bad value, the allowed options where there are any, and how to fix it.
     │   │   ├── StepOutputError         a step missed a declared output or wrote an undeclared key
     │   │   └── StepTimeoutError        a step ran past its timeout
     │   ├── StateConflictError          two parallel branches wrote one key that has no merge rule
+    │   ├── MergeError                  a key's merge rule could not combine two writes (names node and key)
     │   ├── StateMutationError          a step tried to mutate a value it read from the state
-    │   └── LoopLimitError              a loop ran past its declared max_iterations
+    │   ├── LoopLimitError              a loop ran past its declared max_iterations
+    │   └── RunCancelledError           the run was cancelled (its task was cancelled) before it finished
     ├── ModelError                      the model layer failed
     │   ├── ModelUnavailableError       a backend or its package is missing / unsupported on this machine
     │   └── ModelLoadError              model files missing or corrupt, or the load ran out of memory
@@ -40,6 +42,7 @@ __all__ = [
     "FetchBlockedError",
     "LoopLimitError",
     "MMOrchError",
+    "MergeError",
     "MissingInputError",
     "ModelError",
     "ModelLoadError",
@@ -47,6 +50,7 @@ __all__ = [
     "ModelUnavailableError",
     "RegistrationError",
     "RoutingError",
+    "RunCancelledError",
     "StateConflictError",
     "StateMutationError",
     "StepExecutionError",
@@ -170,12 +174,21 @@ class StateConflictError(ExecutionError):
     """Two branches running in parallel wrote the same key and that key has no merge rule."""
 
 
+class MergeError(ExecutionError):
+    """A key's merge rule failed to combine two writes (e.g. 'merge' of a list); names the node and the key."""
+
+
 class StateMutationError(ExecutionError, TypeError):
     """A step tried to modify a value it read from the state; state values are read-only."""
 
 
 class LoopLimitError(ExecutionError):
     """A node was entered more often than its declared ``max_iterations`` and has no ``loop_exit``."""
+
+
+class RunCancelledError(ExecutionError):
+    """The run stopped early because it was cancelled: the task awaiting ``GraphExecutor.arun`` was cancelled,
+    or (inside a step) the call's cancel token was set because its timeout passed or its run was cancelled."""
 
 
 class ModelError(MMOrchError):

@@ -7,22 +7,17 @@ The step names match the nodes of config/workflows/*.yaml, so Phase A and Phase 
 
 from __future__ import annotations
 
-import itertools
-import os
 from collections.abc import Callable
 from typing import Any
 
 from mm_orch.orchestration.compiler import compile_graph
-from mm_orch.orchestration.executor import GraphExecutor
+from mm_orch.orchestration.executor import GraphExecutor, new_run_id
 from mm_orch.orchestration.graph_node import GraphNode
 from mm_orch.orchestration.node_runner import NodeRecord
 from mm_orch.orchestration.state import State
 from mm_orch.registries.step_registry import StepRegistry
 
 __all__ = ["PIPELINES", "PipelineRunner"]
-
-_ids = itertools.count()
-_prefix = os.urandom(6).hex()
 
 
 class PipelineRunner:
@@ -33,7 +28,7 @@ class PipelineRunner:
         self.state = State(state)
         self.timings_ms: dict[str, float] = {}
         self.records: list[NodeRecord] = []
-        self.trace_id = f"a{_prefix}{next(_ids):012x}"
+        self.trace_id = new_run_id("a")
         self._steps = steps
         self._runtime = runtime
         self._executor = GraphExecutor(steps)

@@ -60,6 +60,8 @@ class NodeSpec:
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
     writes: frozenset[str]
+    is_async: bool
+    plain: bool  # one attempt and no fallback: the executor's fast path applies
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,6 +330,8 @@ def compile_graph(
                 inputs=tuple(steps[k].input_keys),
                 outputs=tuple(steps[k].output_keys),
                 writes=steps[k].writes,
+                is_async=steps[k].is_async,
+                plain=policies[k].retries == 0 and policies[k].fallback is None,
             )
             for k in live
         },

@@ -1,21 +1,34 @@
-"""Running one graph node: the step contract, timeout, retries with backoff, fallback, and its record.
+"""Running one graph node: the step contract, timeout, retries with backoff, fallback, its record and events.
 
-:func:`run_node` and :func:`arun_node` are the synchronous and asynchronous forms of the same policy; the
-checks and the failure wrapping they share live in plain functions here so both obey one rule set.
+:func:`run_node` and :func:`arun_node` are twins that read top to bottom over the same checks (the way Burr
+writes its sync and async step runners): check the inputs, call the step (retrying what may be retried), fall
+back to the fallback step when the step failed for a reason other than its contract, check the outputs, and
+record the node. Only the call itself differs: inline or on a thread here, awaited there.
+
+- Retries use tenacity: exponential backoff ``retry_backoff_s * 2**(attempt-1)``, capped at 5 s. Contract
+  errors (missing inputs, bad outputs, mutating the state) and cancellation are never retried nor handed to
+  the fallback: they are bugs, and a second try would only repeat them.
+- A synchronous step with a timeout runs on its own thread (:class:`~.cancellation.ThreadCall`); when the
+  timeout passes the executor stops waiting and cancels the call's token (see :mod:`.cancellation`).
+- When the run records (tracing, ``record=True``) or has lifecycle hooks, each node gets a
+  :class:`NodeRecord` and its ``node_started`` / ``node_finished`` events; otherwise none of that is paid for.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import threading
 import time
-from collections.abc import Generator, Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NoReturn, cast
+
+from tenacity import AsyncRetrying, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from mm_orch.exceptions import (
+    ExecutionError,
     MissingInputError,
+    RunCancelledError,
     StateMutationError,
     StepExecutionError,
     StepOutputError,
@@ -23,23 +36,15 @@ from mm_orch.exceptions import (
     format_options,
 )
 from mm_orch.orchestration.base_step import BaseStep
-from mm_orch.orchestration.compiler import CompiledGraph, NodePolicy
+from mm_orch.orchestration.cancellation import ThreadCall
+from mm_orch.orchestration.compiler import CompiledGraph, NodePolicy, NodeSpec
+from mm_orch.orchestration.hooks import LifecycleHook, emit
 from mm_orch.orchestration.state import State
 
 __all__ = ["NodeRecord", "RunContext", "arun_node", "run_node"]
 
 _MAX_BACKOFF_S = 5.0
-_pool: concurrent.futures.ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def _thread_pool() -> concurrent.futures.ThreadPoolExecutor:
-    """Shared workers for steps with a timeout under the synchronous executor."""
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = concurrent.futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="mm-orch-step")
-        return _pool
+_NO_USAGE = (0, 0)
 
 
 @dataclass(slots=True)
@@ -70,6 +75,12 @@ class RunContext:
     validate: bool
     recording: bool
     state: State
+    run_id: str = ""
+    hooks: tuple[LifecycleHook, ...] = ()
+    traced: bool = False
+    observed: bool = False  # recording or hooks: nodes keep records and emit events
+    trace_context: Mapping[str, Any] | None = None
+    executed: int = 0
     records: list[NodeRecord] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     manager: Any = None  # the runtime's model manager, when it has one (load and token counters)
@@ -77,22 +88,34 @@ class RunContext:
     perf0: float = 0.0  # time.perf_counter() at the same moment
 
 
-# --- the contract -------------------------------------------------------------------------------------------
+@dataclass(slots=True)
+class _Node:
+    """One node's progress: attempts made, the fallback that answered, and its record while observed."""
+
+    attempts: int = 0
+    fallback: BaseStep | None = None
+    record: NodeRecord | None = None
+    t0: float = 0.0
+    usage0: tuple[int, int] = _NO_USAGE
 
 
-def _check_inputs(ctx: RunContext, node: str, step: BaseStep, inputs: tuple[str, ...], state: State) -> None:
-    for key in inputs:
+# --- the shared checks --------------------------------------------------------------------------------------
+
+
+def _check_inputs(ctx: RunContext, node: str, spec: NodeSpec) -> None:
+    state = ctx.state
+    for key in spec.inputs:  # the common case, all present, without building a list
         if key not in state:
             break
     else:
         return
-    missing = [k for k in inputs if k not in state]
+    missing = [k for k in spec.inputs if k not in state]
     if missing:
         raise MissingInputError(
             f"missing input key(s) {missing}; the state has {format_options(state)}. Produce them in an "
             f"upstream step, pass them in the initial state, or declare them in optional_input_keys.",
             missing=missing,
-            step=step.step_name,
+            step=spec.step.step_name,
             workflow=ctx.workflow,
             node=node,
         )
@@ -131,28 +154,39 @@ def _check_outputs(
     return updates
 
 
+def _retryable(exc: BaseException) -> bool:
+    return not isinstance(exc, MissingInputError | StepOutputError | StateMutationError | RunCancelledError)
+
+
+def _fallback_for(spec: NodeSpec, exc: Exception) -> BaseStep | None:
+    """The fallback step to try after ``exc``, or None when there is none or ``exc`` must propagate."""
+    fallback = spec.policy.fallback
+    return fallback if fallback is not None and _retryable(exc) else None
+
+
+def _retrying(policy: NodePolicy) -> dict[str, Any]:
+    return {
+        "stop": stop_after_attempt(policy.retries + 1),
+        "wait": wait_exponential(multiplier=policy.retry_backoff_s, max=_MAX_BACKOFF_S),
+        "retry": retry_if_exception(_retryable),
+        "reraise": True,
+    }
+
+
 def _failure(ctx: RunContext, node: str, step: BaseStep, exc: BaseException, attempts: int) -> StepExecutionError:
     if isinstance(exc, StepExecutionError):
         return exc
     tried = f" after {attempts} attempts" if attempts > 1 else ""
-    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
+    if isinstance(exc, TimeoutError):
         return StepTimeoutError(
-            f"timed out{tried}", step=step.step_name, workflow=ctx.workflow, node=node, cause=exc
+            f"timed out{tried} ({exc})", step=step.step_name, workflow=ctx.workflow, node=node, cause=exc
         )
     return StepExecutionError(
         f"{type(exc).__name__}: {exc}{tried}", step=step.step_name, workflow=ctx.workflow, node=node, cause=exc
     )
 
 
-def _retryable(exc: BaseException) -> bool:
-    return not isinstance(exc, MissingInputError | StepOutputError | StateMutationError)
-
-
-def _backoff(policy: NodePolicy, attempt: int) -> float:
-    return float(min(policy.retry_backoff_s * (2 ** (attempt - 1)), _MAX_BACKOFF_S))
-
-
-_NO_USAGE = (0, 0)
+# --- records and events -------------------------------------------------------------------------------------
 
 
 def _usage(manager: Any) -> tuple[int, int]:
@@ -161,155 +195,207 @@ def _usage(manager: Any) -> tuple[int, int]:
     return len(getattr(manager, "load_history", ())), int(getattr(manager, "token_count", 0))
 
 
-def _begin(ctx: RunContext, node: str, step: BaseStep) -> tuple[NodeRecord | None, tuple[int, int], float]:
-    if not ctx.recording:
-        return None, _NO_USAGE, 0.0
-    t0 = time.perf_counter()
+def _started(ctx: RunContext, node: str, step: BaseStep) -> _Node:
+    progress = _Node()
+    if not ctx.observed:
+        return progress
+    progress.t0 = t0 = time.perf_counter()
     # One wall-clock read per run (ctx.wall0); node start times derive from the monotonic clock.
-    rec = NodeRecord(node=node, step_name=step.step_name, started_at=ctx.wall0 + (t0 - ctx.perf0))
-    return rec, _usage(ctx.manager), t0
+    progress.record = NodeRecord(node=node, step_name=step.step_name, started_at=ctx.wall0 + (t0 - ctx.perf0))
+    progress.usage0 = _usage(ctx.manager)
+    if ctx.hooks:
+        emit(ctx.hooks, "node_started", run_id=ctx.run_id, workflow=ctx.workflow, node=node, step=step.step_name)
+    return progress
 
 
-def _finish(
-    ctx: RunContext,
-    rec: NodeRecord | None,
-    usage0: tuple[int, int],
-    t0: float,
-    attempts: int,
-    error: BaseException | None,
-    fallback: BaseStep | None,
+def _finished(
+    ctx: RunContext, node: str, progress: _Node, out: Mapping[str, Any] | None, error: BaseException | None
 ) -> None:
+    rec = progress.record
     if rec is None:
         return
-    elapsed = time.perf_counter() - t0
+    elapsed = time.perf_counter() - progress.t0
     rec.latency_ms = elapsed * 1000.0
     rec.ended_at = rec.started_at + elapsed
-    rec.attempts = attempts
-    if fallback is not None:
-        rec.used_fallback, rec.step_name = True, fallback.step_name
+    rec.attempts = progress.attempts
+    if progress.fallback is not None:
+        rec.used_fallback, rec.step_name = True, progress.fallback.step_name
     if error is not None:
         rec.success, rec.error_type, rec.error_message = False, type(error).__name__, str(error)
     if ctx.manager is not None:
         loads, tokens = _usage(ctx.manager)
-        if loads > usage0[0]:
+        if loads > progress.usage0[0]:
             history = ctx.manager.load_history
-            rec.model_loads = [str(getattr(h, "name", h)) for h in list(history)[usage0[0] : loads]]
-        rec.tokens = tokens - usage0[1]
-    ctx.records.append(rec)
+            rec.model_loads = [str(getattr(h, "name", h)) for h in list(history)[progress.usage0[0] : loads]]
+        rec.tokens = tokens - progress.usage0[1]
+    if ctx.recording:
+        ctx.records.append(rec)
+    if ctx.hooks:
+        emit(
+            ctx.hooks,
+            "node_finished",
+            run_id=ctx.run_id,
+            workflow=ctx.workflow,
+            node=node,
+            step=rec.step_name,
+            duration_ms=rec.latency_ms,
+            error=error,
+            written_keys=tuple(out) if out is not None else (),
+            attempts=progress.attempts,
+            used_fallback=rec.used_fallback,
+        )
 
 
-# --- the policy, written once -------------------------------------------------------------------------------
+def _failed(ctx: RunContext, node: str, spec: NodeSpec, progress: _Node, exc: BaseException) -> ExecutionError:
+    """The error the node raises for ``exc`` (a StepExecutionError naming step, node and workflow), recorded."""
+    final: ExecutionError
+    final = exc if isinstance(exc, RunCancelledError) else _failure(ctx, node, spec.step, exc, progress.attempts)
+    _finished(ctx, node, progress, None, final)
+    return final
 
 
-class _Ask(NamedTuple):
-    """What the policy asks its driver for: run ``step`` (send back its raw result, or throw what it raised)
-    or, when ``step`` is None, sleep ``seconds`` (a retry backoff)."""
-
-    step: BaseStep | None
-    seconds: float | None
-
-
-def _policy(ctx: RunContext, node: str) -> Generator[_Ask, Any, Mapping[str, Any]]:
-    """Contract checks, retries with backoff and the fallback for one node, independent of how steps are
-    called; :func:`run_node` and :func:`arun_node` drive it synchronously and asynchronously."""
-    spec, state = ctx.graph.specs[node], ctx.state
-    step, policy = spec.step, spec.policy
-    rec, usage0, t0 = _begin(ctx, node, step)
-    attempts = 0
-    try:
-        if ctx.validate:
-            _check_inputs(ctx, node, step, spec.inputs, state)
-        while True:
-            attempts += 1
-            try:
-                raw = yield _Ask(step, policy.timeout_s)
-                out = _check_outputs(ctx, node, step, raw, spec.outputs, spec.writes)
-                _finish(ctx, rec, usage0, t0, attempts, None, None)
-                return out
-            except Exception as exc:
-                if not _retryable(exc) or attempts > policy.retries:
-                    error = _failure(ctx, node, step, exc, attempts)
-                    break
-            yield _Ask(None, _backoff(policy, attempts))
-        if policy.fallback is None or not _retryable(error.cause or error):
-            raise error
-        raw = yield _Ask(policy.fallback, policy.timeout_s)
-        out = _check_outputs(ctx, node, policy.fallback, raw, spec.outputs, policy.fallback.writes)
-        _finish(ctx, rec, usage0, t0, attempts + 1, None, policy.fallback)
-        return out
-    except Exception as exc:
-        final = _failure(ctx, node, step, exc, attempts)
-        _finish(ctx, rec, usage0, t0, attempts, final, None)
-        if final is exc:
-            raise
-        raise final from (final.cause or exc)
+def _raise(final: ExecutionError, exc: BaseException) -> NoReturn:
+    if final is exc:
+        raise exc
+    raise final from (getattr(final, "cause", None) or exc)
 
 
 # --- synchronous --------------------------------------------------------------------------------------------
 
 
-def _call(step: BaseStep, state: State, runtime: Any, timeout_s: float | None) -> Any:
+def _call(ctx: RunContext, step: BaseStep, timeout_s: float | None) -> Any:
     if timeout_s is None:
-        return step.execute(state, runtime)
-    future = _thread_pool().submit(step.execute, state, runtime)
+        return step.execute(ctx.state, ctx.runtime)
+    call = ThreadCall(step.execute, ctx.state, ctx.runtime, name=step.step_name)
     try:
-        return future.result(timeout=timeout_s)
+        return call.result(timeout_s)
     except concurrent.futures.TimeoutError:
-        future.cancel()
+        call.give_up(f"step {step.step_name!r} ran past timeout_s={timeout_s}")
         raise TimeoutError(f"no result within timeout_s={timeout_s}") from None
+    except BaseException:
+        call.give_up(f"the caller of step {step.step_name!r} stopped waiting")
+        raise
+
+
+def _attempt(ctx: RunContext, node: str, spec: NodeSpec, progress: _Node) -> Mapping[str, Any]:
+    progress.attempts += 1
+    raw = _call(ctx, spec.step, spec.policy.timeout_s)
+    return _check_outputs(ctx, node, spec.step, raw, spec.outputs, spec.writes)
+
+
+def _run_plain(ctx: RunContext, node: str, spec: NodeSpec) -> Mapping[str, Any]:
+    """The hot path: one attempt, no fallback, nothing observed."""
+    try:
+        if ctx.validate:
+            _check_inputs(ctx, node, spec)
+        raw = _call(ctx, spec.step, spec.policy.timeout_s)
+        return _check_outputs(ctx, node, spec.step, raw, spec.outputs, spec.writes)
+    except RunCancelledError:
+        raise
+    except Exception as exc:
+        _raise(_failure(ctx, node, spec.step, exc, 1), exc)
 
 
 def run_node(ctx: RunContext, node: str) -> Mapping[str, Any]:
     """Run ``node`` on ``ctx.state`` with its policy; return the step's validated updates."""
-    policy = _policy(ctx, node)
-    ask = next(policy)
+    spec = ctx.graph.specs[node]
+    if spec.plain and not ctx.observed:
+        return _run_plain(ctx, node, spec)
+    progress = _started(ctx, node, spec.step)
     try:
-        while True:
-            try:
-                if ask.step is None:
-                    time.sleep(ask.seconds or 0.0)
-                    result = None
-                else:
-                    result = _call(ask.step, ctx.state, ctx.runtime, ask.seconds)
-            except Exception as exc:
-                ask = policy.throw(exc)
+        if ctx.validate:
+            _check_inputs(ctx, node, spec)
+        try:
+            if not spec.policy.retries:
+                out = _attempt(ctx, node, spec, progress)
             else:
-                ask = policy.send(result)
-    except StopIteration as done:
-        return done.value
+                for attempt in Retrying(**_retrying(spec.policy)):
+                    with attempt:
+                        out = _attempt(ctx, node, spec, progress)
+        except Exception as exc:
+            fallback = _fallback_for(spec, exc)
+            if fallback is None:
+                raise
+            progress.attempts += 1
+            raw = _call(ctx, fallback, spec.policy.timeout_s)
+            out = _check_outputs(ctx, node, fallback, raw, spec.outputs, fallback.writes)
+            progress.fallback = fallback
+    except Exception as exc:
+        _raise(_failed(ctx, node, spec, progress, exc), exc)
+    _finished(ctx, node, progress, out, None)
+    return out
 
 
 # --- asynchronous -------------------------------------------------------------------------------------------
 
 
-async def _acall(step: BaseStep, state: State, runtime: Any, timeout_s: float | None) -> Any:
-    coro: Any
-    if step.is_async:
-        coro = step.execute(state, runtime)
-    elif step.run_in_thread or timeout_s is not None:
-        coro = asyncio.to_thread(step.execute, state, runtime)
-    else:
-        return step.execute(state, runtime)
-    if timeout_s is None:
-        return await coro
-    return await asyncio.wait_for(coro, timeout_s)
+async def _acall(ctx: RunContext, step: BaseStep, is_async: bool, timeout_s: float | None) -> Any:
+    if is_async:
+        coro = cast(Awaitable[Mapping[str, Any]], step.execute(ctx.state, ctx.runtime))
+        return await (coro if timeout_s is None else asyncio.wait_for(coro, timeout_s))
+    if not step.run_in_thread and timeout_s is None:
+        return step.execute(ctx.state, ctx.runtime)
+    call = ThreadCall(step.execute, ctx.state, ctx.runtime, name=step.step_name)
+    waiter = asyncio.wrap_future(call.future)
+    try:
+        return await (waiter if timeout_s is None else asyncio.wait_for(waiter, timeout_s))
+    except TimeoutError:
+        call.give_up(f"step {step.step_name!r} ran past timeout_s={timeout_s}")
+        raise TimeoutError(f"no result within timeout_s={timeout_s}") from None
+    except BaseException:
+        call.give_up(f"the run stopped waiting for step {step.step_name!r} (cancelled)")
+        raise
+
+
+async def _aattempt(ctx: RunContext, node: str, spec: NodeSpec, progress: _Node) -> Mapping[str, Any]:
+    progress.attempts += 1
+    raw = await _acall(ctx, spec.step, spec.is_async, spec.policy.timeout_s)
+    return _check_outputs(ctx, node, spec.step, raw, spec.outputs, spec.writes)
+
+
+async def _arun_plain(ctx: RunContext, node: str, spec: NodeSpec) -> Mapping[str, Any]:
+    """Async twin of :func:`_run_plain`."""
+    try:
+        if ctx.validate:
+            _check_inputs(ctx, node, spec)
+        raw = await _acall(ctx, spec.step, spec.is_async, spec.policy.timeout_s)
+        return _check_outputs(ctx, node, spec.step, raw, spec.outputs, spec.writes)
+    except RunCancelledError:
+        raise
+    except Exception as exc:
+        _raise(_failure(ctx, node, spec.step, exc, 1), exc)
 
 
 async def arun_node(ctx: RunContext, node: str) -> Mapping[str, Any]:
-    """Async twin of :func:`run_node`: the same policy, steps awaited."""
-    policy = _policy(ctx, node)
-    ask = next(policy)
+    """Async twin of :func:`run_node`: the same checks and policy, the step awaited (blocking sync steps with
+    a timeout or ``run_in_thread`` on their own thread). Cancelling the awaiting task cancels the node: it is
+    recorded as failed with :class:`~mm_orch.exceptions.RunCancelledError` and the cancellation propagates."""
+    spec = ctx.graph.specs[node]
+    if spec.plain and not ctx.observed:
+        return await _arun_plain(ctx, node, spec)
+    progress = _started(ctx, node, spec.step)
     try:
-        while True:
-            try:
-                if ask.step is None:
-                    await asyncio.sleep(ask.seconds or 0.0)
-                    result = None
-                else:
-                    result = await _acall(ask.step, ctx.state, ctx.runtime, ask.seconds)
-            except Exception as exc:
-                ask = policy.throw(exc)
+        if ctx.validate:
+            _check_inputs(ctx, node, spec)
+        try:
+            if not spec.policy.retries:
+                out = await _aattempt(ctx, node, spec, progress)
             else:
-                ask = policy.send(result)
-    except StopIteration as done:
-        return done.value
+                async for attempt in AsyncRetrying(**_retrying(spec.policy)):
+                    with attempt:
+                        out = await _aattempt(ctx, node, spec, progress)
+        except Exception as exc:
+            fallback = _fallback_for(spec, exc)
+            if fallback is None:
+                raise
+            progress.attempts += 1
+            raw = await _acall(ctx, fallback, fallback.is_async, spec.policy.timeout_s)
+            out = _check_outputs(ctx, node, fallback, raw, spec.outputs, fallback.writes)
+            progress.fallback = fallback
+    except asyncio.CancelledError:
+        _failed(ctx, node, spec, progress, RunCancelledError(f"node {node!r} was cancelled with its run"))
+        raise
+    except Exception as exc:
+        _raise(_failed(ctx, node, spec, progress, exc), exc)
+    _finished(ctx, node, progress, out, None)
+    return out

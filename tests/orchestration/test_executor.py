@@ -10,9 +10,11 @@ import pytest
 
 from mm_orch.exceptions import (
     LoopLimitError,
+    MergeError,
     MissingInputError,
     StepExecutionError,
     StepOutputError,
+    WorkflowDefinitionError,
 )
 from mm_orch.orchestration import BaseStep, GraphExecutor, GraphNode, State
 from mm_orch.registries import StepRegistry, WorkflowDefinition, WorkflowRegistry
@@ -292,3 +294,43 @@ def test_sync_execute_runs_async_steps_even_inside_a_running_loop(registry, step
         return str(ex.execute(graph, {"question": "z"})["answer"])
 
     assert asyncio.run(inside()) == "a(z)"
+
+
+def test_a_plain_graphs_initial_keys_are_the_keys_it_is_called_with(registry, step_types) -> None:  # type: ignore[no-untyped-def]
+    KeyStep, _ = step_types
+    registry.register(KeyStep("uses_a", ["a"], ["out"]))
+    graph = {"start": GraphNode(step_name="uses_a")}
+    ex = GraphExecutor(registry)
+    assert ex.execute(graph, {"a": 1})["out"] == "uses_a(1)"  # no 'question' needed
+    with pytest.raises(
+        WorkflowDefinitionError, match=r"node 'start' \(step 'uses_a'\) needs input key\(s\) \['a'\]"
+    ):
+        ex.execute(graph, {"question": "q"})  # the same graph called without 'a' is refused before it runs
+
+
+def test_a_failing_merge_rule_names_the_node_the_key_and_the_workflow(registry: StepRegistry) -> None:
+    class Emit(BaseStep):
+        output_keys = ("items",)
+
+        def __init__(self, name: str, value: Any) -> None:
+            self.name, self.value = name, value
+
+        def execute(self, state: State, runtime: Any) -> Mapping[str, Any]:
+            return {"items": self.value}
+
+    registry.register(Emit("s", {"a": 1}))
+    registry.register(Emit("x", [1]))
+    registry.register(Emit("y", {"b": 2}))
+    graph = {
+        "start": GraphNode(step_name="s", next_nodes=["x", "y"]),
+        "x": GraphNode(step_name="x"),
+        "y": GraphNode(step_name="y"),
+    }
+    wf = WorkflowDefinition(name="merging", graph=graph, input_keys=[], merge_rules={"items": "merge"})
+    with pytest.raises(
+        MergeError,
+        match=r"workflow 'merging', node 'x': merge rule 'merge' for key 'items' could not combine the "
+        r"state's ReadOnlyDict with the list the node wrote .*change merge_rules\['items'\]",
+    ) as info:
+        GraphExecutor(registry).execute(wf, {})
+    assert (info.value.workflow, info.value.node) == ("merging", "x") and info.value.trace_id
