@@ -19,9 +19,9 @@ def build_manager(models_config: str | Path | None) -> ModelManager:
     embedded defaults when ``models_config`` is None."""
     if models_config is None:
         return ModelManager.from_config(None, show_progress=False)
-    from mm_orch.paths import resource_path
+    from mm_orch.paths import config_path
 
-    return ModelManager.from_config(resource_path(models_config), show_progress=False)
+    return ModelManager.from_config(config_path(models_config), show_progress=False)
 
 
 def replica_info() -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from mm_orch.observability.config import TracerConfig
-from mm_orch.paths import resource_path
+from mm_orch.paths import config_path
 from mm_orch.routing.config import RouterConfig
 from mm_orch.yaml_config import load_yaml_model
 
@@ -94,11 +94,11 @@ class PhaseBConfig(_Config):
 
 def load_system_config(path: str | Path | None = None) -> SystemConfig:
     """config/system.yaml, or the defaults when the file does not exist."""
-    target = resource_path(path or SYSTEM_CONFIG_PATH)
+    target = config_path(path or SYSTEM_CONFIG_PATH)
     return load_yaml_model(target, SystemConfig) if target.exists() else SystemConfig()
 
 
 def load_phase_b_config(path: str | Path | None = None) -> PhaseBConfig | None:
     """config/phase_b.yaml, or ``None`` when the file does not exist (the system then runs Phase A)."""
-    target = resource_path(path or PHASE_B_CONFIG_PATH)
+    target = config_path(path or PHASE_B_CONFIG_PATH)
     return load_yaml_model(target, PhaseBConfig) if target.exists() else None

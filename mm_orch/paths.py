@@ -1,11 +1,13 @@
 """Where mm-orch finds its files: the one home for project-root, package-data and user-directory lookups.
 
-Three kinds of path, three functions:
+Four kinds of path, four functions:
 
-- :func:`resource_path` — files mm-orch *reads* that ship with it (``config/*.yaml``, ``config/workflows/``,
-  ``data/router/bootstrap.jsonl``): the project's own copy when there is a project (so editing
-  ``config/phase_b.yaml`` in a checkout takes effect), else the copy bundled inside the installed wheel, found
-  through :mod:`importlib.resources`.
+- :func:`config_path` — settings (``config/*.yaml``, ``config/workflows/``): inside a project, the project's
+  file and only that (editing ``config/phase_b.yaml`` takes effect; deleting it turns Phase B off, as the
+  migration guide documents); outside any project, the copy bundled inside the installed wheel, found through
+  :mod:`importlib.resources`.
+- :func:`resource_path` — data mm-orch reads and ships (``data/router/bootstrap.jsonl``): the project's copy
+  when it has one, else the bundled copy.
 - :func:`writable_path` — files mm-orch *writes* (traces, chat sessions, trained routers): under the project
   when there is one, else under the user data directory (:mod:`platformdirs`, e.g. ``~/.local/share/mm-orch``).
 - :func:`cache_dir` — rebuildable caches (converted models, search indexes): ``$MM_ORCH_CACHE_DIR``, else the
@@ -31,6 +33,7 @@ __all__ = [
     "PROJECT_ROOT_ENV",
     "bundled_path",
     "cache_dir",
+    "config_path",
     "project_root",
     "resource_path",
     "user_data_dir",
@@ -65,8 +68,17 @@ def bundled_path(relative: str | Path) -> Path:
     return Path(str(resources.files("mm_orch").joinpath(_BUNDLE, *Path(relative).parts)))
 
 
+def config_path(relative: str | Path) -> Path:
+    """A settings file or folder: absolute as given, else the project's (existing or not), else the bundled one."""
+    path = Path(relative).expanduser()
+    if path.is_absolute():
+        return path
+    root = project_root()
+    return root / path if root is not None else bundled_path(path)
+
+
 def resource_path(relative: str | Path) -> Path:
-    """A file mm-orch reads: absolute as given, else the project's copy, else the bundled one.
+    """A data file mm-orch reads: absolute as given, else the project's copy, else the bundled one.
 
     When neither exists the project's path is returned (or the bundled one without a project), so the caller's
     "not found" message names the place a user would put the file.

@@ -156,9 +156,9 @@ def build_app(args: dict[str, Any] | None = None) -> Application:
 
 def project_config(name: str) -> Path:
     """Path of a Serve config shipped in config/ (e.g. ``project_config('serve.local.yaml')``)."""
-    from mm_orch.paths import resource_path
+    from mm_orch.paths import config_path
 
-    return resource_path(f"config/{name}")
+    return config_path(f"config/{name}")
 
 
 #: The application with default args, for ``serve build serve.app:default_app`` (which needs an Application).

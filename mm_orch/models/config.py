@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mm_orch.exceptions import ConfigError, format_options
 from mm_orch.models.metadata import ModelMetadata, PackageDirSource, PackageGGUFSource
-from mm_orch.paths import CACHE_DIR_ENV, cache_dir, resource_path
+from mm_orch.paths import CACHE_DIR_ENV, cache_dir, config_path
 from mm_orch.yaml_config import load_yaml_model
 
 __all__ = [
@@ -139,7 +139,7 @@ def load_models_config(path: str | Path | None = None) -> ModelsConfig:
         if not env:
             return embedded_defaults()
         path = env
-    file = resource_path(path)
+    file = config_path(path)
     if not file.is_file():
         raise ConfigError(
             f"models config {str(file)!r} does not exist; pass an existing YAML file "

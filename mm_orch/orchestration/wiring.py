@@ -16,7 +16,7 @@ from mm_orch.exceptions import ConfigError
 from mm_orch.orchestration.base_step import BaseStep
 from mm_orch.orchestration.runtime import Runtime
 from mm_orch.orchestration.sessions import SessionStore
-from mm_orch.paths import resource_path, writable_path
+from mm_orch.paths import config_path, writable_path
 from mm_orch.registries.step_registry import StepRegistry
 from mm_orch.registries.tool_registry import ToolRegistry
 from mm_orch.registries.workflow_registry import WorkflowRegistry
@@ -66,7 +66,7 @@ def build_default_workflow_registry(
 ) -> WorkflowRegistry:
     """The built-in workflows (config/workflows/*.yaml) over the built-in steps."""
     registry = WorkflowRegistry(step_registry or build_step_registry())
-    directory = resource_path(workflows_dir)
+    directory = config_path(workflows_dir)
     if not directory.is_dir():
         raise ConfigError(
             f"workflow directory {directory} does not exist; set MM_ORCH_ROOT to the project "

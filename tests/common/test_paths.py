@@ -25,9 +25,11 @@ def test_a_cwd_with_config_workflows_is_the_project(tmp_path: Path, monkeypatch:
     (tmp_path / "config" / "phase_b.yaml").write_text("router: {version: v1}\n")
     monkeypatch.chdir(tmp_path)
     assert paths.project_root() == tmp_path
-    assert paths.resource_path("config/phase_b.yaml") == tmp_path / "config" / "phase_b.yaml"
-    # a file the project lacks comes from the bundled copy
-    assert paths.resource_path("config/system.yaml") == paths.bundled_path("config/system.yaml")
+    assert paths.config_path("config/phase_b.yaml") == tmp_path / "config" / "phase_b.yaml"
+    # settings the project lacks stay absent (deleting phase_b.yaml turns Phase B off) ...
+    assert paths.config_path("config/system.yaml") == tmp_path / "config" / "system.yaml"
+    # ... while shipped data the project lacks comes from the bundled copy
+    assert paths.resource_path("data/router/bootstrap.jsonl") == paths.bundled_path("data/router/bootstrap.jsonl")
     assert paths.writable_path("data/traces/t.jsonl") == tmp_path / "data" / "traces" / "t.jsonl"
 
 
@@ -57,8 +59,8 @@ def test_without_a_project_reads_come_from_the_package_and_writes_go_to_the_user
 ) -> None:
     monkeypatch.setattr(paths, "project_root", lambda: None)
     monkeypatch.setenv(paths.DATA_DIR_ENV, str(tmp_path / "data-home"))
-    assert paths.resource_path("config/phase_b.yaml") == paths.bundled_path("config/phase_b.yaml")
-    assert paths.resource_path("config/nope.yaml") == paths.bundled_path("config/nope.yaml")
+    assert paths.config_path("config/phase_b.yaml") == paths.bundled_path("config/phase_b.yaml")
+    assert paths.resource_path("data/router/bootstrap.jsonl") == paths.bundled_path("data/router/bootstrap.jsonl")
     assert (
         paths.writable_path("data/sessions/chat.jsonl")
         == tmp_path / "data-home" / "data" / "sessions" / "chat.jsonl"
@@ -67,6 +69,7 @@ def test_without_a_project_reads_come_from_the_package_and_writes_go_to_the_user
 
 def test_absolute_paths_are_kept(tmp_path: Path) -> None:
     assert paths.resource_path(tmp_path / "x.yaml") == tmp_path / "x.yaml"
+    assert paths.config_path(tmp_path / "x.yaml") == tmp_path / "x.yaml"
     assert paths.writable_path(tmp_path / "y") == tmp_path / "y"
 
 
