@@ -31,6 +31,7 @@ import pydantic_core
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mm_orch.exceptions import TracingError
+from mm_orch.observability import metrics
 from mm_orch.observability.jsonl_sink import JsonlSink
 
 __all__ = [
@@ -117,6 +118,7 @@ class FeedbackStore:
             self._sink = JsonlSink(self.path)
         self._sink.write_line(pydantic_core.to_json(record))
         self._sink.flush()
+        metrics.count_feedback(record.source, record.rating)
         return record
 
     def close(self) -> None:

@@ -36,6 +36,7 @@ import pyarrow.parquet as pq
 import pydantic_core
 
 from mm_orch.exceptions import TracingError
+from mm_orch.observability import metrics
 from mm_orch.observability.arrow_schema import trace_arrow_schema
 from mm_orch.observability.bounded_buffer import BoundedBuffer
 from mm_orch.observability.json_to_arrow import JsonBatchConverter
@@ -218,6 +219,7 @@ class ParquetSink:
     def _bad_record(self, record_json: bytes, err: Exception) -> None:
         """Isolated by the converter: a record that does not fit the schema (only possible via write_json)."""
         self.rows_lost += 1
+        metrics.count_trace_drops("parquet", "invalid_record")
         self._record_error(f"record {record_json[:80]!r}... does not fit the trace schema: {err}")
 
     def _write_full_groups(self) -> None:
@@ -242,6 +244,7 @@ class ParquetSink:
             self._file_rows += n
         except (OSError, pa.ArrowException) as err:
             self.rows_lost += n + self._file_rows
+            metrics.count_trace_drops("parquet", "write_error", n + self._file_rows)
             self._record_error(f"writing {str(self._tmp_path)!r} failed: {err}")
             self._abort_file()
             return
@@ -269,10 +272,12 @@ class ParquetSink:
             os.replace(self._tmp_path, self._final_path)
         except (OSError, pa.ArrowException) as err:
             self.rows_lost += self._file_rows
+            metrics.count_trace_drops("parquet", "write_error", self._file_rows)
             self._record_error(f"publishing {str(self._final_path)!r} failed: {err}")
             self._abort_file()
             return
         self.rows_written += self._file_rows
+        metrics.count_trace_rows("parquet", self._file_rows)
         self.files_written += 1
         self.last_file = self._final_path
         self._writer = self._file = None

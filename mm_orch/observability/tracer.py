@@ -32,6 +32,7 @@ import pydantic_core
 from pydantic import BaseModel, ConfigDict, Field
 
 from mm_orch.exceptions import TracingError
+from mm_orch.observability import metrics
 from mm_orch.observability.config import DEFAULT_JSONL_PATH, TracerConfig
 from mm_orch.observability.jsonl_sink import JsonlSink
 from mm_orch.observability.parquet_sink import ParquetSink
@@ -182,10 +183,12 @@ class Tracer:
         if self._jsonl is not None:
             try:
                 self._jsonl.write_line(record_json)
+                metrics.count_trace_rows("jsonl")
             except TracingError as err:
                 self._note_error(str(err), jsonl_dropped=True)
-        if self._parquet is not None:
-            self._parquet.write_json(record_json)
+                metrics.count_trace_drops("jsonl", "write_error")
+        if self._parquet is not None and not self._parquet.write_json(record_json):
+            metrics.count_trace_drops("parquet", "queue_full")
         with self._lock:
             self._written += 1
 
