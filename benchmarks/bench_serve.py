@@ -115,7 +115,7 @@ class ThroughServe:
             "auth": {"api_keys_env": "NO_KEYS"},
         }
         set_router_user_config(config, {"router": {"version": "v3", "model_path": str(router_dir)}})
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
         t0 = time.perf_counter()
         base = deploy_config(config, timeout_s=400)
         self.startup_s = time.perf_counter() - t0

@@ -49,11 +49,11 @@ def _tracer(args: ServeAppArgs, replica_id: str) -> Tracer | None:
 
 def _feedback_store(args: ServeAppArgs) -> FeedbackStore:
     """POST /v1/feedback's store: args.tracing.feedback_path, else beside the traces (one file, every replica)."""
-    from mm_orch.orchestration.wiring import resolve_project_path
+    from mm_orch.paths import writable_path
 
     if args.tracing.feedback_path:
-        return FeedbackStore(resolve_project_path(args.tracing.feedback_path))
-    return FeedbackStore(default_feedback_path(resolve_project_path(args.tracing.parquet_dir)))
+        return FeedbackStore(writable_path(args.tracing.feedback_path))
+    return FeedbackStore(default_feedback_path(writable_path(args.tracing.parquet_dir)))
 
 
 def _phase_b_config(args: ServeAppArgs) -> Any:

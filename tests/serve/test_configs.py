@@ -80,3 +80,13 @@ def test_set_router_user_config_edits_the_router_only() -> None:
     assert router.user_config == {"router": {"version": "v1"}, "revision": "r2"}
     with pytest.raises(ConfigError, match="no Router deployment in application 'other'"):
         set_router_user_config(config, {}, app="other")
+
+
+def test_feedback_goes_beside_the_traces_unless_configured(tmp_path: Path) -> None:
+    from serve.app import _feedback_store
+    from serve.config import parse_args
+
+    beside = _feedback_store(parse_args({"tracing": {"parquet_dir": str(tmp_path / "traces")}}))
+    assert beside.path == tmp_path / "traces" / "feedback" / "feedback.jsonl"
+    chosen = _feedback_store(parse_args({"tracing": {"feedback_path": str(tmp_path / "fb.jsonl")}}))
+    assert chosen.path == tmp_path / "fb.jsonl"
