@@ -16,6 +16,7 @@ from mm_orch.routing import RoutingDecision
 from mm_orch.schemas import UserRequest, WorkflowResult
 from serve.runtime import DEFAULT_TIMEOUT_S, _wait
 from serve.schemas import WorkflowInfo
+from serve.streaming import NodeEventHook
 
 __all__ = ["HandleRouter", "OrchestratorBackend"]
 
@@ -58,6 +59,9 @@ class OrchestratorBackend:
         self.info_handles = dict(info_handles or {})
         self.replica = dict(replica or {})
         self.readiness_timeout_s = readiness_timeout_s
+        executor = orchestrator.executor
+        if executor is not None and not any(isinstance(h, NodeEventHook) for h in executor.hooks):
+            executor.hooks = (*executor.hooks, NodeEventHook())  # node events for /v1/answer?stream=true
 
     async def answer(self, request: UserRequest) -> WorkflowResult:
         # The orchestrator awaits the Router deployment (HandleRouter.aroute) and keeps Phase A (the rollback

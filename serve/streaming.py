@@ -24,11 +24,12 @@ from typing import Any
 from pydantic import BaseModel
 
 from mm_orch.models.call_context import ModelCallContext, model_call_context
+from mm_orch.orchestration.hooks import LifecycleHook
 from mm_orch.schemas import UserRequest, WorkflowResult
 from serve.errors import ApiError, from_exception
 from serve.schemas import ErrorEvent, FinalEvent, NodeFinishedEvent, NodeStartedEvent, TokenEvent
 
-__all__ = ["NodeEventSink", "StreamedRun", "node_event_sink", "sse", "timeout_error"]
+__all__ = ["NodeEventHook", "NodeEventSink", "StreamedRun", "node_event_sink", "sse", "timeout_error"]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,28 @@ _node_sink: ContextVar[NodeEventSink | None] = ContextVar("mm_orch_node_event_si
 def node_event_sink() -> NodeEventSink | None:
     """Where the running request wants its node events (None: nobody asked)."""
     return _node_sink.get()
+
+
+class NodeEventHook(LifecycleHook):
+    """Executor hook (installed once on the ingress replica's executor) that forwards node events to the
+    request that asked for them (``/v1/answer?stream=true``); a no-op for every other request."""
+
+    def node_started(self, *, node: str, step: str, **future_kwargs: Any) -> None:
+        sink = _node_sink.get()
+        if sink is not None:
+            sink(NodeStartedEvent(node=node, step=step))
+
+    def node_finished(
+        self, *, node: str, step: str, duration_ms: float, error: BaseException | None, **future_kwargs: Any
+    ) -> None:
+        sink = _node_sink.get()
+        if sink is not None:
+            message = None if error is None else f"{type(error).__name__}: {error}"[:500]
+            sink(
+                NodeFinishedEvent(
+                    node=node, step=step, success=error is None, latency_ms=duration_ms, error=message
+                )
+            )
 
 
 @contextlib.contextmanager
@@ -175,5 +198,6 @@ class StreamedRun:
             pass
         if self.error is not None:
             raise self.error
-        assert self.result is not None  # events() ends with final or error
+        if self.result is None:  # events() always ends with final or error; this would be a bug here
+            raise RuntimeError(f"request {self.request.request_id}: the run ended without a result or an error")
         return self.result

@@ -5,9 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import inspect
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+INTEGRATION_KEY = "integration-test-key"
 
 
 class LocalResponse:
@@ -84,3 +91,47 @@ class LocalHandle:
 def local_handle() -> type[LocalHandle]:
     """The LocalHandle class (test modules cannot import conftest directly)."""
     return LocalHandle
+
+
+@dataclass
+class ServedApp:
+    """The real application deployed from config/serve.local.yaml for the integration tests."""
+
+    base: str
+    config: Any
+    traces: Path
+    key: str = INTEGRATION_KEY
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def served_app(ray_cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApp]:
+    """config/serve.local.yaml deployed ONCE for every integration test of tests/serve (own port, API key,
+    router dir and trace dir): real router, vLLM (CPU) LLM and MiniLM embedder deployments, real HTTP."""
+    from ray import serve
+
+    from serve import deploy_config, load_serve_config, set_router_user_config
+
+    tmp = tmp_path_factory.mktemp("serve-app")
+    config = load_serve_config(ROOT / "config" / "serve.local.yaml")
+    config.http_options.port = _free_port()
+    (application,) = config.applications
+    application.args = {
+        **application.args,
+        "auth": {"api_keys": [INTEGRATION_KEY], "api_keys_env": "MM_ORCH_TEST_NO_SUCH_ENV"},
+        "tracing": {"enabled": True, "parquet_dir": str(tmp / "traces")},
+    }
+    router_cfg = {"router": {"version": "v3", "model_path": str(tmp / "router")}, "revision": "initial"}
+    set_router_user_config(config, router_cfg)
+    base = deploy_config(config, timeout_s=300)
+    yield ServedApp(base=base, config=config, traces=tmp / "traces")
+    serve.shutdown()

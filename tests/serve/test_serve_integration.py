@@ -3,49 +3,23 @@ MiniLM embedder deployments, real HTTP on 127.0.0.1, and a router hot reload thr
 
 from __future__ import annotations
 
-import socket
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from serve import deploy_config, load_serve_config, set_router_user_config
+from serve import deploy_config, set_router_user_config
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
-KEY = "integration-test-key"
-AUTH = {"Authorization": f"Bearer {KEY}"}
+AUTH = {"Authorization": "Bearer integration-test-key"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def app(ray_cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
-    """The application deployed from serve.local.yaml (own port, API key, router dir and trace dir)."""
-    from ray import serve
-
-    tmp = tmp_path_factory.mktemp("serve-app")
-    config = load_serve_config(ROOT / "config" / "serve.local.yaml")
-    config.http_options.port = _free_port()
-    (application,) = config.applications
-    application.args = {
-        **application.args,
-        "auth": {"api_keys": [KEY], "api_keys_env": "MM_ORCH_TEST_NO_SUCH_ENV"},
-        "tracing": {"enabled": True, "parquet_dir": str(tmp / "traces")},
-    }
-    router_cfg = {"router": {"version": "v3", "model_path": str(tmp / "router")}, "revision": "initial"}
-    set_router_user_config(config, router_cfg)
-    base = deploy_config(config, timeout_s=300)
-    yield base, config
-    serve.shutdown()
+@pytest.fixture
+def app(served_app: Any) -> tuple[str, Any]:
+    """The session's application (tests/serve/conftest.py): base URL and its Serve config."""
+    return served_app.base, served_app.config
 
 
 def test_answers_the_france_question_with_the_paris_article(app: tuple[str, Any]) -> None:

@@ -114,3 +114,20 @@ def test_openai_stream_of_the_real_chat_step_over_http(tmp_path: Path, local_han
     assert final["mm_orch"]["router_version"] == "forced"
     ready = http.get("/readyz").json()
     assert ready == {"status": "ready", "deployments": {"ingress": "ok", "router": "ok", "llm": "ok"}}
+
+
+def test_answer_event_stream_reports_each_node_then_tokens_then_final(tmp_path: Path, local_handle: Any) -> None:
+    backend, _ = _backend(tmp_path, local_handle)
+    http = TestClient(create_app(backend))
+    r = http.post("/v1/answer?stream=true", json={"query": "Tell me about Paris", "workflow": "chat_generate"})
+    events = []
+    for block in r.text.strip().split("\n\n"):
+        head, data = block.split("\n", 1)
+        events.append((head.removeprefix("event: "), json.loads(data.removeprefix("data: "))))
+    kinds = [k for k, _ in events]
+    assert kinds[0] == "node_started" and events[0][1] == {"type": "node_started", "node": "start", "step": "chat"}
+    finished = kinds.index("node_finished")
+    assert set(kinds[1:finished]) == {"token"}  # the reply streams while the node runs
+    assert events[finished][1]["success"] is True and events[finished][1]["latency_ms"] > 0
+    assert kinds[-1] == "final" and events[-1][1]["result"]["answer"] == REPLY
+    assert "".join(e["text"] for k, e in events if k == "token") == REPLY
