@@ -38,6 +38,8 @@ def test_rayservice_serves_the_production_application() -> None:
     for name, dep in theirs.items():
         assert mine[name].ray_actor_options == dep.ray_actor_options, name
         assert mine[name].user_config == dep.user_config, name
+        assert mine[name].health_check_period_s == dep.health_check_period_s, name
+        assert mine[name].health_check_timeout_s == dep.health_check_timeout_s, name
         for key in ("min_replicas", "max_replicas", "target_ongoing_requests"):
             assert mine[name].autoscaling_config[key] == dep.autoscaling_config[key], (name, key)
     gpu_group = next(

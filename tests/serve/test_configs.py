@@ -90,3 +90,11 @@ def test_feedback_goes_beside_the_traces_unless_configured(tmp_path: Path) -> No
     assert beside.path == tmp_path / "traces" / "feedback" / "feedback.jsonl"
     chosen = _feedback_store(parse_args({"tracing": {"feedback_path": str(tmp_path / "fb.jsonl")}}))
     assert chosen.path == tmp_path / "fb.jsonl"
+
+
+@pytest.mark.parametrize("name", ["serve.yaml", "serve.local.yaml"])
+def test_every_deployment_has_its_health_check_wired(name: str) -> None:
+    (app,) = load_serve_config(ROOT / "config" / name).applications
+    for dep in app.deployments:
+        assert dep.health_check_period_s is not None and dep.health_check_period_s <= 30, (name, dep.name)
+        assert dep.health_check_timeout_s is not None and dep.health_check_timeout_s >= 30, (name, dep.name)
