@@ -7,7 +7,8 @@ Prints the median microseconds per call of each contender and the ratios.
 
 mm-orch is measured three ways: validation on with tracing off (the target: <= 25 us), validation off, and
 validation on with a Parquet-only tracer (target: <= 60 us); plus JSONL+Parquet for reference, and a tracer that
-samples every run and discards the record (the executor's own share of tracing: node records + build_trace).
+samples every run and discards the record (the executor's own share of tracing: node records + build_trace);
+and with live metrics on: an empty lifecycle hook (the executor's cost of observing nodes) and the MetricsHook.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypedDict
 
-from mm_orch.observability import Tracer
-from mm_orch.orchestration import BaseStep, GraphExecutor, GraphNode, State
+from mm_orch.observability import Tracer, metrics
+from mm_orch.observability.metrics_hook import MetricsHook
+from mm_orch.orchestration import BaseStep, GraphExecutor, GraphNode, LifecycleHook, State
 from mm_orch.registries import StepRegistry, WorkflowDefinition, WorkflowRegistry
 
 NODES = 5
@@ -47,7 +49,9 @@ class BuildOnlyTracer:
         pass
 
 
-def build_mm_orch(tracer: Tracer | BuildOnlyTracer | None, validate: bool = True) -> Callable[[], Any]:
+def build_mm_orch(
+    tracer: Tracer | BuildOnlyTracer | None, validate: bool = True, hooks: list[Any] | None = None
+) -> Callable[[], Any]:
     registry = StepRegistry()
     graph = {}
     for i in range(NODES):
@@ -57,7 +61,7 @@ def build_mm_orch(tracer: Tracer | BuildOnlyTracer | None, validate: bool = True
     compiled = WorkflowRegistry(registry).register(
         WorkflowDefinition(name="linear", graph=graph, input_keys=["x"])
     )
-    executor = GraphExecutor(registry, tracer=tracer, validate=validate)
+    executor = GraphExecutor(registry, tracer=tracer, validate=validate, hooks=hooks or [])
     return lambda: executor.execute(compiled, {"x": 0})
 
 
@@ -122,6 +126,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds; the median is reported")
     args = parser.parse_args()
 
+    metrics.enable("local")  # in-process aggregation: what a Serve replica records, minus the flush thread
     with tempfile.TemporaryDirectory() as tmp:
         parquet_tracer = Tracer(None, parquet_dir=f"{tmp}/pq", jsonl=False)
         both_tracer = Tracer(f"{tmp}/traces.jsonl", parquet_dir=f"{tmp}/pq2")
@@ -132,6 +137,8 @@ def main() -> None:
             "mm-orch (validate, trace built only)": build_mm_orch(BuildOnlyTracer()),
             "mm-orch (validate, Parquet trace)": build_mm_orch(parquet_tracer),
             "mm-orch (validate, JSONL+Parquet)": build_mm_orch(both_tracer),
+            "mm-orch (validate, empty hook)": build_mm_orch(None, hooks=[LifecycleHook()]),
+            "mm-orch (validate, metrics on)": build_mm_orch(None, hooks=[MetricsHook()]),
             "Haystack Pipeline.run": build_haystack(),
             "LangGraph StateGraph.invoke": build_langgraph(),
         }

@@ -243,3 +243,40 @@ def test_stored_feedback_is_counted_by_source_and_rating(tmp_path: Any) -> None:
     snap = metrics.snapshot()
     assert snap.counter("mm_orch_feedback_received_total", source="http", rating="negative") == 1
     assert snap.counter("mm_orch_feedback_received_total", source="cli", rating="positive") == 1
+
+
+def test_metrics_hook_records_every_node_and_run_of_an_executor() -> None:
+    from mm_orch.observability.metrics_hook import MetricsHook, metrics_hooks
+    from mm_orch.orchestration import BaseStep, GraphExecutor, GraphNode
+    from mm_orch.registries import StepRegistry
+
+    class Add(BaseStep):
+        input_keys = ("x",)
+        output_keys = ("x",)
+
+        def __init__(self, name: str, fail: bool = False) -> None:
+            self.name, self.fail = name, fail
+
+        def execute(self, state: Any, runtime: Any) -> dict[str, int]:
+            if self.fail:
+                raise RuntimeError("boom")
+            return {"x": state["x"] + 1}
+
+    registry = StepRegistry()
+    registry.register(Add("ok"))
+    registry.register(Add("bad", fail=True))
+    good = {"start": GraphNode(step_name="ok", next_nodes=["n1"]), "n1": GraphNode(step_name="ok")}
+    broken = {"start": GraphNode(step_name="ok", next_nodes=["n1"]), "n1": GraphNode(step_name="bad")}
+    assert [type(h) for h in metrics_hooks()] == [MetricsHook]
+    executor = GraphExecutor(registry, hooks=metrics_hooks())
+    for _ in range(3):
+        executor.execute(good, {"x": 0})
+    with pytest.raises(Exception, match="boom"):
+        executor.execute(broken, {"x": 0})
+    snap = metrics.snapshot()
+    assert snap.count(STEP, step="ok", outcome="success") == 7
+    assert snap.count(STEP, step="bad", outcome="error") == 1
+    assert snap.count("mm_orch_workflow_duration_seconds", outcome="success") == 3
+    assert snap.count("mm_orch_workflow_duration_seconds", outcome="error") == 1
+    metrics.disable()
+    assert metrics_hooks() == []
