@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from mm_orch.observability.records import Citation
+from mm_orch.text_checks import check_identifier, check_text, check_tree
 
 __all__ = ["ChatTurn", "Citation", "RequestConstraints", "UserRequest", "WorkflowResult"]
 
@@ -21,6 +22,11 @@ class ChatTurn(_Schema):
 
     role: Literal["user", "assistant", "system"]
     content: str
+
+    @field_validator("content")
+    @classmethod
+    def _valid_unicode(cls, value: str) -> str:
+        return check_text(value, "content")
 
 
 class RequestConstraints(_Schema):
@@ -44,6 +50,17 @@ class UserRequest(_Schema):
     documents: list[str] = Field(default_factory=list, description="Attached document texts or ids.")
     constraints: RequestConstraints = Field(default_factory=RequestConstraints)
     context: dict[str, Any] = Field(default_factory=dict, description="Extra caller context.")
+
+    # Text that is not valid Unicode would pass a plain str field and break the trace and the answer later.
+    @field_validator("request_id", "session_id")
+    @classmethod
+    def _valid_identifier(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return None if value is None else check_identifier(value, str(info.field_name))
+
+    @field_validator("query", "workflow", "collection", "documents", "context")
+    @classmethod
+    def _valid_unicode(cls, value: Any, info: ValidationInfo) -> Any:
+        return check_tree(value, str(info.field_name))
 
 
 class WorkflowResult(_Schema):

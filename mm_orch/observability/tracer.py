@@ -20,8 +20,10 @@ at once. Tracers still open at interpreter exit are closed by an ``atexit`` hook
 from __future__ import annotations
 
 import atexit
+import json
 import logging
 import random
+import re
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -45,6 +47,7 @@ logger = logging.getLogger(__name__)
 # Strong references: a tracer dropped without close() must still be closed at exit, or its buffered rows are lost.
 _OPEN_TRACERS: set[Tracer] = set()
 _OPEN_LOCK = threading.Lock()
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class TracerStats(BaseModel):
@@ -129,7 +132,7 @@ class Tracer:
         self._rate = config.sample_rate if config.enabled else 0.0
         self._sampled_in = self._sampled_out = self._written = 0
         self._errors: list[str] = []
-        self._error_count = self._jsonl_dropped = 0
+        self._error_count = self._dropped = 0
         self._closed = False
         self._jsonl: JsonlSink | None = None
         self._parquet: ParquetSink | None = None
@@ -179,13 +182,20 @@ class Tracer:
             )
         if self._closed:
             raise TracingError("This Tracer is closed; records can no longer be written. Create a new Tracer.")
-        record_json = pydantic_core.to_json(trace)  # one serialisation for both sinks; a snapshot of the record
+        try:
+            record_json = _serialise(trace)  # one serialisation for both sinks; a snapshot of the record
+        except Exception as err:  # an unserialisable record is the run's loss, never the request's failure
+            self._note_error(f"trace {trace.trace_id!r} could not be serialised: {err}", dropped=True)
+            for sink, on in (("jsonl", self._jsonl), ("parquet", self._parquet)):
+                if on is not None:
+                    metrics.count_trace_drops(sink, "invalid_record")
+            return
         if self._jsonl is not None:
             try:
                 self._jsonl.write_line(record_json)
                 metrics.count_trace_rows("jsonl")
             except TracingError as err:
-                self._note_error(str(err), jsonl_dropped=True)
+                self._note_error(str(err), dropped=True)
                 metrics.count_trace_drops("jsonl", "write_error")
         if self._parquet is not None and not self._parquet.write_json(record_json):
             metrics.count_trace_drops("parquet", "queue_full")
@@ -225,7 +235,7 @@ class Tracer:
             sampled_in=self._sampled_in,
             sampled_out=self._sampled_out,
             written=self._written,
-            dropped=self._jsonl_dropped + (pq_sink.dropped if pq_sink is not None else 0),
+            dropped=self._dropped + (pq_sink.dropped if pq_sink is not None else 0),
             errors=self._error_count + (pq_sink.error_count if pq_sink is not None else 0),
             jsonl_lines=js.lines_written if js is not None else 0,
             jsonl_files_rotated=js.files_rotated if js is not None else 0,
@@ -248,11 +258,11 @@ class Tracer:
         """True once :meth:`close` ran."""
         return self._closed
 
-    def _note_error(self, message: str, *, jsonl_dropped: bool) -> None:
+    def _note_error(self, message: str, *, dropped: bool) -> None:
         logger.error("Tracer: %s", message)
         with self._lock:
             self._error_count += 1
-            self._jsonl_dropped += int(jsonl_dropped)
+            self._dropped += int(dropped)
             if len(self._errors) < 100:  # keep the first ones; the count says how many there were
                 self._errors.append(message)
 
@@ -277,6 +287,18 @@ class Tracer:
             f"parquet_dir={str(cfg.resolved_parquet_dir()) if cfg.parquet_enabled else None!r}, "
             f"sample_rate={self._rate}, closed={self._closed})"
         )
+
+
+def _serialise(trace: WorkflowTrace) -> bytes:
+    """The record as UTF-8 JSON. Text that is not valid Unicode (a lone UTF-16 surrogate, which cannot be
+    UTF-8) is written with each bad character replaced by U+FFFD rather than losing the whole run."""
+    try:
+        return pydantic_core.to_json(trace)
+    except pydantic_core.PydanticSerializationError as err:
+        if "surrogates not allowed" not in str(err):
+            raise
+        text = json.dumps(trace.model_dump(), ensure_ascii=False, separators=(",", ":"), default=str)
+        return _SURROGATE.sub("\ufffd", text).encode("utf-8")
 
 
 @atexit.register
