@@ -46,7 +46,17 @@ class SearchConfig(_Config):
     )
     k: int = Field(default=5, ge=1, le=100, description="Default number of results per query.")
     hybrid: bool = Field(
-        default=False, description="local_wiki only: fuse BM25 with embedding search (needs an embedder)."
+        default=True,
+        description="local_wiki only: fuse BM25 with embedding search (the given embedder, else the embedded "
+        "all-MiniLM-L6-v2; corpus vectors are computed once and cached).",
+    )
+    entity_rewrite: bool = Field(
+        default=True,
+        description="local_wiki only: also fuse a BM25 search for the query's names alone and the articles "
+        "whose titles are spans of the query (finds the key entity of a long question).",
+    )
+    entity_weight: float = Field(
+        default=1.0, ge=0, description="local_wiki only: RRF weight of the entity rankings (entity_rewrite)."
     )
     cache_dir: Path | None = Field(
         default=None, description=f"Where indexes are cached; default ${CACHE_DIR_ENV} or the user cache dir."

@@ -18,7 +18,7 @@ import re
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 from mm_orch.hashing import sha256_hex
 from mm_orch.tools.bm25_index import INDEX_FORMAT, STOPWORDS, FieldedBM25, make_stemmer
 from mm_orch.tools.config import SearchConfig, resolve_cache_dir
+from mm_orch.tools.entities import TitleIndex, entity_query
 from mm_orch.tools.errors import SearchError
 from mm_orch.tools.types import Embedder, SearchResult
 from mm_orch.tools.wiki_corpus import WikiArticle, WikiCorpus, load_corpus
@@ -37,15 +38,25 @@ log = logging.getLogger(__name__)
 
 SOURCE = "local_wiki"
 _EMBED_BATCH = 64
-_EMBED_CHARS = 1500  # small sentence encoders read ~256 tokens; more text only costs time
+# What is embedded per article: title, short description and the lead's opening, about 45 tokens. Questions
+# match an article by what it is about, which these say; the full 256-token window cost 4x the time on a
+# 2-core CPU (the corpus is embedded once, but that once must stay short).
+_EMBED_CHARS = 200
+_EMBED_FORMAT = 2  # bump when the embedded text changes: cached vectors are then rebuilt
 
 
-def reciprocal_rank_fusion(rankings: list[list[int]], *, k: int = 60) -> list[tuple[int, float]]:
-    """Fuse ranked lists of document indices; returns ``(doc, score)`` best first (ties: lower index first)."""
+def reciprocal_rank_fusion(
+    rankings: list[list[int]], *, k: int = 60, weights: Sequence[float] | None = None
+) -> list[tuple[int, float]]:
+    """Fuse ranked lists of document indices; returns ``(doc, score)`` best first (ties: lower index first).
+
+    ``score = sum weight / (k + rank)``; every ranking weighs 1.0 unless ``weights`` says otherwise.
+    """
     fused: dict[int, float] = {}
-    for ranking in rankings:
+    for index, ranking in enumerate(rankings):
+        weight = 1.0 if weights is None else float(weights[index])
         for rank, doc in enumerate(ranking, start=1):
-            fused[doc] = fused.get(doc, 0.0) + 1.0 / (k + rank)
+            fused[doc] = fused.get(doc, 0.0) + weight / (k + rank)
     return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
 
 
@@ -99,6 +110,11 @@ def query_snippet(
     return " ".join(sentences[i] for i in sorted(chosen))
 
 
+def _embed_text(article: WikiArticle) -> str:
+    head = f"{article.title}. {article.description}. " if article.description else f"{article.title}. "
+    return snippet_of(head + article.extract, _EMBED_CHARS)
+
+
 def embedder_id(embedder: Embedder) -> str:
     """A stable name for an embedder, used to key cached vectors (model id/name attribute, else class name)."""
     for attr in ("model_id", "model_name", "name"):
@@ -125,11 +141,11 @@ class LocalWikiSearch:
         if self.config.provider != "local_wiki":
             raise SearchError(f"LocalWikiSearch needs provider 'local_wiki', got {self.config.provider!r}")
         if self.config.hybrid and embedder is None:
-            raise SearchError(
-                "hybrid=True needs an embedder (an object with embed(texts) -> unit float32 rows); "
-                "pass embedder=... or set hybrid: false"
-            )
+            from mm_orch.tools.embedders import SentenceTransformerEmbedder
+
+            embedder = SentenceTransformerEmbedder()  # the embedded all-MiniLM-L6-v2, loaded on first embed
         self.embedder = embedder
+        self._titles: TitleIndex | None = None
         self._lock = threading.Lock()
         self._corpus: WikiCorpus | None = None
         self._bm25: FieldedBM25 | None = None
@@ -156,33 +172,73 @@ class LocalWikiSearch:
             corpus = self.corpus
             if self._bm25 is None:
                 self._bm25 = self._load_or_build_bm25(corpus)
+            if self._titles is None:
+                self._titles = TitleIndex(corpus.titles)
             if self.hybrid and self._vectors is None:
                 self._vectors = self._load_or_build_vectors(corpus)
 
     # --- search ------------------------------------------------------------------------------------------------
 
     def search(self, query: str, k: int | None = None) -> list[SearchResult]:
-        """The ``k`` (default ``config.k``) most relevant articles for ``query``, best first."""
+        """The ``k`` (default ``config.k``) most relevant articles for ``query``, best first.
+
+        Rankings fused by reciprocal rank fusion: BM25 of the query; with ``entity_rewrite``, BM25 of its names
+        alone (:func:`~mm_orch.tools.entities.entity_query`) and the articles whose titles are spans of the
+        query (:class:`~mm_orch.tools.entities.TitleIndex`); with ``hybrid``, the dense ranking. With nothing
+        to fuse the BM25 order and scores are returned as they are.
+        """
         k = k or self.config.k
-        if not query.strip():
-            return []
+        if not query.strip() or not self._query_terms(query):
+            return []  # nothing but stopwords: no ranking means anything
         self.warm_up()
-        assert self._bm25 is not None
+        assert self._bm25 is not None and self._titles is not None
         corpus = self.corpus
         bm25 = self._bm25.scores(query, title_weight=self.config.title_weight)
         pool = max(50, 5 * k)
+        rankings = [_top(bm25, pool, positive_only=True)]
+        if not rankings[0]:
+            return []  # no query word is in the corpus: a dense ranking alone would be noise ("zzqxv" -> Zinc)
+        weights = [1.0]
+        if self.config.entity_rewrite:
+            rewritten = entity_query(query)
+            if rewritten:
+                names = self._bm25.scores(rewritten, title_weight=self.config.title_weight)
+                rankings.append(_top(names, pool, positive_only=True))
+                weights.append(self.config.entity_weight)
+            for match in self._titles.matches(query):
+                rankings.append(list(match.articles))
+                weights.append(match.weight * self.config.entity_weight)
         if self.hybrid:
             assert self._vectors is not None and self.embedder is not None
             q = np.asarray(self.embedder.embed([query]), dtype=np.float32).reshape(-1)
-            dense = self._vectors @ q
-            fused = reciprocal_rank_fusion(
-                [_top(bm25, pool, positive_only=True), _top(dense, pool, positive_only=False)], k=self.config.rrf_k
-            )
-            ranked = fused[:k]
+            rankings.append(_top(self._vectors @ q, pool, positive_only=False))
+            weights.append(1.0)
+        if len(rankings) == 1:
+            ranked = [(i, float(bm25[i])) for i in rankings[0][:k]]
         else:
-            ranked = [(i, float(bm25[i])) for i in _top(bm25, k, positive_only=True)]
+            ranked = reciprocal_rank_fusion(rankings, k=self.config.rrf_k, weights=weights)[:k]
         terms = self._query_terms(query)
         return [self._result(corpus.articles[i], score, terms) for i, score in ranked]
+
+    def titles_in(self, text: str, limit: int = 16) -> list[SearchResult]:
+        """Articles whose titles are capitalised spans of ``text``, in text order (the links a text makes by
+        naming other articles: "... by the Spanish author Miguel de Cervantes" -> *Miguel de Cervantes*)."""
+        self.warm_up()
+        assert self._titles is not None
+        found: list[tuple[int, int]] = []
+        for match in self._titles.matches(text):
+            if match.weight < 1.0:
+                continue
+            position = text.find(match.span)
+            found.append((position if position >= 0 else len(text), match.articles[0]))
+        found.sort()
+        terms = self._query_terms(text)
+        hits = [self._result(self.corpus.articles[i], 1.0, terms) for _, i in found[:limit]]
+        return list({h.title: h for h in hits}.values())
+
+    def article(self, title: str) -> WikiArticle | None:
+        """The corpus article with this title (exact, then case-insensitive), or None."""
+        return self.corpus.get(title)
 
     def _query_terms(self, query: str) -> set[str]:
         words = [w for w in _WORD.findall(query.lower()) if w not in _STOPWORD_SET]
@@ -223,7 +279,7 @@ class LocalWikiSearch:
     def _load_or_build_vectors(self, corpus: WikiCorpus) -> np.ndarray:
         assert self.embedder is not None
         model = sha256_hex(embedder_id(self.embedder))[:12]
-        file = self.cache_root() / f"vectors-{corpus.sha256[:16]}-{model}.npy"
+        file = self.cache_root() / f"vectors-{corpus.sha256[:16]}-{model}-e{_EMBED_FORMAT}.npy"
         if file.is_file():
             try:
                 vectors = np.load(file, allow_pickle=False)
@@ -232,7 +288,7 @@ class LocalWikiSearch:
                 log.warning("Cached vectors %s have shape %s; rebuilding", file, vectors.shape)
             except (OSError, ValueError) as err:
                 log.warning("Cached vectors %s are unreadable (%s); rebuilding", file, err)
-        texts = [f"{a.title}. {a.description}. {a.extract}"[:_EMBED_CHARS] for a in corpus.articles]
+        texts = [_embed_text(a) for a in corpus.articles]
         parts = []
         for start in tqdm(
             range(0, len(texts), _EMBED_BATCH),

@@ -164,8 +164,9 @@ def wiki_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def wiki_search(wiki_cache: Path) -> LocalWikiSearch:
-    """BM25 search over the full embedded corpus, index cached in a session temp dir."""
-    search = LocalWikiSearch(SearchConfig(cache_dir=wiki_cache, show_progress=False))
+    """BM25 search (no dense half: embedding 10k articles is a slow test's job) over the full embedded corpus,
+    index cached in a session temp dir."""
+    search = LocalWikiSearch(SearchConfig(cache_dir=wiki_cache, hybrid=False, show_progress=False))
     search.warm_up()
     return search
 

@@ -144,9 +144,10 @@ def test_snippet_cuts_at_word_boundary() -> None:
     assert snippet_of("short  text", 50) == "short text"
 
 
-def test_hybrid_needs_an_embedder() -> None:
-    with pytest.raises(SearchError, match="hybrid=True needs an embedder"):
-        build_search_provider(SearchConfig(hybrid=True))
+def test_hybrid_without_an_embedder_uses_the_embedded_minilm() -> None:
+    search = build_search_provider(SearchConfig(hybrid=True))
+    assert isinstance(search, LocalWikiSearch) and search.hybrid
+    assert "minilm" in getattr(search.embedder, "model_id", "").lower()
 
 
 def test_hybrid_fuses_dense_ranking(tiny_corpus: Path, tmp_path: Path, hashing_embedder: object) -> None:
@@ -157,6 +158,7 @@ def test_hybrid_fuses_dense_ranking(tiny_corpus: Path, tmp_path: Path, hashing_e
     results = search.search("molten rock eruption", k=3)
     assert results[0].title == "Lava"
     assert all(0 < r.score <= round(2 / 61, 6) for r in results)  # RRF scores
+    assert search.search("zzqxv qqqxj") == []  # no word in the corpus: the dense ranking alone is not trusted
     vectors = list((tmp_path / "wiki_search").glob("vectors-*.npy"))
     assert len(vectors) == 1 and np.load(vectors[0], allow_pickle=False).shape == (7, 64)
 
