@@ -1,16 +1,21 @@
 """``answer`` and ``answer_strict``: answer from the evidence with a small model, verify, cite.
 
-The recipe that makes a 135M model useful: show it only the few evidence sentences, ask for a short answer
-with greedy decoding, then check that the answer's words occur in those sentences. A grounded model answer is
-kept and followed by the sentence that supports it; an ungrounded one is replaced by that sentence (an
-extractive answer). Every sentence of the answer ends with a ``[n]`` marker that points into ``citations``.
+The recipe that makes a 135M model useful: show it only the few evidence sentences (after two worked examples
+of the short answer wanted), ask for a short answer with greedy decoding, then check it. A model answer is kept
+when its words occur in those sentences and it has the type the question asks for (a year for "when", a number
+for "how many", a name for "who"); it is then followed by the sentence that supports it. Otherwise the answer is
+that sentence (an extractive answer). Every sentence of the answer ends with a ``[n]`` marker that points into
+``citations``.
 
-``answer_strict`` refuses ("The sources do not support an answer.") when the evidence does not cover the
-question (fewer than ``strict_min_coverage`` of its content words, default 0.6) or no source was found.
+Before any of that, :func:`steps.support.find_unsupported` checks that the sources are about what was asked;
+when they are not, the reply says so and shows the closest sources (``refused`` and ``closest_match`` in the
+quality signals). ``answer_strict`` also refuses ("The sources do not support an answer.") when the evidence
+covers fewer than ``strict_min_coverage`` (0.6) of the question's content words.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,14 +24,35 @@ from mm_orch.exceptions import MMOrchError
 from mm_orch.models import GenerationParams
 from mm_orch.orchestration import BaseStep, State
 from steps.common import SourceDoc, cite, get_generator, read_sources, strip_markers
+from steps.support import find_unsupported, refusal_text
 from steps.text import Evidence, content_words, grounding_score, question_coverage, select_evidence
 
-__all__ = ["REFUSAL", "AnswerStep", "ComposedAnswer", "StrictAnswerStep", "compose_answer"]
+__all__ = [
+    "REFUSAL",
+    "AnswerStep",
+    "ComposedAnswer",
+    "StrictAnswerStep",
+    "compose_answer",
+    "expected_type",
+    "has_type",
+]
 
 REFUSAL = "The sources do not support an answer."
 NO_SOURCES = "I found no sources for this question, so I cannot answer it."
-_SYSTEM = "You answer questions using only the given sources. Reply with a short answer of a few words."
+_SYSTEM = "Answer the question with a few words copied from the sources. No full sentence."
+# Two worked examples: a 135M model copies the shape of the reply it was shown (a short span, no sentence).
+_SHOTS = (
+    ("[1] Mount Everest is Earth's highest mountain above sea level, located in the Himalayas.",
+     "In which mountain range is Mount Everest?", "the Himalayas"),
+    ("[1] Pride and Prejudice is an 1813 novel of manners written by Jane Austen.",
+     "Who wrote Pride and Prejudice?", "Jane Austen"),
+)  # fmt: skip
 _GROUNDED = 0.75
+_YEAR = re.compile(
+    r"\b(?:1[0-9]{3}|20[0-9]{2}|[1-9][0-9]{0,2})\s*(?:BC|BCE|AD|CE)?\b|\b(?:1[0-9]{3}|20[0-9]{2})s?\b"
+)
+_NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|hundred|thousand|"
+                     r"million|billion|dozen)\b", re.IGNORECASE)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,10 +74,37 @@ def _evidence_from_state(state: State, question: str, sources: Sequence[SourceDo
 
 def _prompt(question: str, evidence: Sequence[Evidence]) -> list[dict[str, str]]:
     context = "\n".join(f"[{i}] {e.text}" for i, e in enumerate(evidence, start=1))
-    return [
-        {"role": "system", "content": _SYSTEM},
-        {"role": "user", "content": f"Sources:\n{context}\n\nQuestion: {question}\nShort answer:"},
-    ]
+    messages = [{"role": "system", "content": _SYSTEM}]
+    for sources, shot_question, shot_answer in _SHOTS:
+        messages.append({"role": "user", "content": f"Sources:\n{sources}\n\nQuestion: {shot_question}"})
+        messages.append({"role": "assistant", "content": shot_answer})
+    messages.append({"role": "user", "content": f"Sources:\n{context}\n\nQuestion: {question}"})
+    return messages
+
+
+def expected_type(question: str) -> str:
+    """What kind of answer ``question`` asks for: 'year', 'number', 'name' or 'any'."""
+    q = question.lower().strip()
+    if re.match(
+        r"^(when|in what year|in which year|what year|which year|what century|in which century)\b", q
+    ) or re.search(r"\b(what|which) (year|century|decade)\b", q):
+        return "year"
+    if re.search(r"\bhow (many|much|long|tall|high|old|far|deep|big|large|wide|heavy)\b", q):
+        return "number"
+    if re.match(r"^(who|whom)\b", q):
+        return "name"
+    return "any"
+
+
+def has_type(answer: str, kind: str) -> bool:
+    """Whether ``answer`` has the shape ``kind`` needs (a year, a number, a capitalised name)."""
+    if kind == "year":
+        return bool(_YEAR.search(answer))
+    if kind == "number":
+        return bool(_NUMBER.search(answer))
+    if kind == "name":
+        return any(w[:1].isupper() for w in answer.split())
+    return True
 
 
 def _clean(text: str) -> str:
@@ -78,8 +131,11 @@ async def compose_answer(
     model_name: str = "default",
     strict: bool = False,
     failures: Sequence[str] = (),
+    check_support: bool = True,
 ) -> ComposedAnswer:
-    """Answer ``question`` from ``evidence`` (sentences of ``sources``), verified and cited."""
+    """Answer ``question`` from ``evidence`` (sentences of ``sources``), verified and cited.
+
+    ``check_support`` False skips the refusal check (a caller that already checked, e.g. per hop)."""
     failures = list(failures)
     titles = [s.title for s in sources]
     coverage = question_coverage(question, evidence, titles)
@@ -91,8 +147,21 @@ async def compose_answer(
         "coverage": round(coverage, 3),
         "structure_valid": True,
         "refused": False,
+        "closest_match": None,
         "answer_from_model": False,
     }
+    unsupported = find_unsupported(question, sources) if check_support else None
+    if unsupported is not None:
+        closest = list(sources[: int(runtime.setting("refusal_closest", 2))])
+        citations, _ = cite(closest, list(range(len(closest))))
+        signals.update(
+            refused=True,
+            closest_match=closest[0].title if closest else None,
+            refusal_reason=unsupported.reason,
+            citations=len(citations),
+            failures=len(failures),
+        )
+        return ComposedAnswer(refusal_text(unsupported, closest), citations, signals, failures)
     min_coverage = float(runtime.setting("strict_min_coverage", 0.6))
     if not evidence or (strict and coverage < min_coverage):
         signals.update(refused=True, failures=len(failures))
@@ -101,22 +170,25 @@ async def compose_answer(
     short = ""
     try:
         model = await get_generator(runtime, model_name)
-        params = GenerationParams(max_tokens=int(runtime.setting("answer_max_tokens", 32)), stop=["\n"])
+        params = GenerationParams(max_tokens=int(runtime.setting("answer_max_tokens", 16)), stop=["\n"])
         short = _clean((await model.achat(_prompt(question, evidence), params)).text)
     except MMOrchError as exc:  # the extractive answer below still serves the request
         failures.append(f"answer model: {type(exc).__name__}: {exc}"[:300])
     evidence_texts = [e.text for e in evidence] + titles
     model_score = grounding_score(short, evidence_texts) if short else 0.0
-    use_model = bool(short) and model_score >= _GROUNDED and short.lower() not in {"unknown", "i don't know"}
+    use_model = (
+        bool(short)
+        and model_score >= _GROUNDED
+        and short.lower() not in {"unknown", "i don't know"}
+        and has_type(short, expected_type(question))
+        and len(short.split()) <= 12
+    )
 
     best = _supporting(short, evidence) if use_model else max(evidence, key=lambda e: e.score)
     used = [best.source]
     citations, numbers = cite(sources, used)
     mark = f"[{numbers[best.source]}]"
-    if use_model and short.rstrip(".").lower() not in best.text.lower()[: len(short) + 2]:
-        answer = f"{short} {mark}\n\nEvidence: {best.text} {mark}"
-    else:
-        answer = f"{best.text} {mark}"
+    answer = f"{short} {mark}\n\nEvidence: {best.text} {mark}" if use_model else f"{best.text} {mark}"
     score = grounding_score(answer.replace(mark, ""), evidence_texts)
     signals.update(
         sources_used=len({e.source for e in evidence}),

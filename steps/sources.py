@@ -28,8 +28,13 @@ async def linked_documents(runtime: Any, text: str, exclude: set[str], limit: in
 
     This follows the links a document makes by naming other documents ("... the Spanish author Miguel de
     Cervantes" -> *Miguel de Cervantes*): a name counts when searching it returns a document with exactly that
-    title. ``exclude`` holds lower-cased titles and words to skip. At most 16 names are looked up.
+    title. ``exclude`` holds lower-cased titles and words to skip. At most 16 names are looked up. A provider
+    with ``titles_in(text)`` (the local corpus) answers from its title index without searching.
     """
+    tool = runtime.tool("web_search")
+    if hasattr(tool, "titles_in"):
+        hits = await asyncio.to_thread(tool.titles_in, text, _MAX_NAMES_CHECKED)
+        return [h for h in hits if h.title.lower() not in exclude][:limit]
     found: list[Any] = []
     checked = 0
     for match in _NAME.finditer(text):
@@ -62,6 +67,7 @@ class SearchStep(BaseStep):
     description = "Search the configured provider for documents about the question."
     input_keys = ["question"]
     output_keys = ["search_results"]
+    optional_output_keys = ["retrieved_titles"]
     required_capabilities = ["search"]
     k_setting = "search_k"
     default_k = 5
@@ -78,7 +84,8 @@ class SearchStep(BaseStep):
             "search_results": [
                 {"title": h.title, "url": h.url, "snippet": h.snippet, "score": h.score, "doc_id": h.doc_id}
                 for h in hits
-            ]
+            ],
+            "retrieved_titles": [h.title for h in hits],
         }
 
     async def _expand(self, runtime: Any, question: str, hits: list[Any], k: int, expand: int) -> list[Any]:

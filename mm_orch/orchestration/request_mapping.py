@@ -17,7 +17,15 @@ __all__ = ["RESULT_KEYS", "as_user_request", "initial_state", "result_from_state
 #: State keys that become WorkflowResult fields rather than ``outputs``.
 RESULT_KEYS = frozenset({"answer", "citations", "question"})
 #: Extra state keys surfaced in ``WorkflowResult.outputs`` when a workflow writes them.
-OUTPUT_KEYS = ("lesson", "quality_signals", "sub_questions", "sub_answers", "refused", "sources")
+OUTPUT_KEYS = (
+    "lesson",
+    "quality_signals",
+    "sub_questions",
+    "sub_answers",
+    "refused",
+    "sources",
+    "retrieved_titles",
+)
 
 
 def as_user_request(request: UserRequest | str | Mapping[str, Any]) -> UserRequest:
