@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     from mm_orch.evaluation.dataset import load_prompts, load_questions, split_paths
     from mm_orch.evaluation.report import aggregate, aggregate_prompts, format_prompt_table, format_table
     from mm_orch.evaluation.runner import EvalConfig, build_orchestrator, run_prompts, run_questions
-    from mm_orch.orchestration.wiring import resolve_project_path
+    from mm_orch.paths import resource_path
 
     targets = f"default,{WORKFLOWS}" if args.targets == "all" else args.targets
     config = EvalConfig(
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         limit=args.limit,
         trace_path=Path(args.traces) if args.traces else None,
     )
-    qa_path, prompts_path = split_paths(args.split, resolve_project_path("data/eval"))
+    qa_path, prompts_path = split_paths(args.split, resource_path("data/eval"))
     questions = load_questions(args.questions or qa_path)
     prompt_file = Path(args.prompts) if args.prompts else prompts_path
     prompts = [] if args.no_prompts or not prompt_file.is_file() else load_prompts(prompt_file)
