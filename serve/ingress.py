@@ -173,6 +173,7 @@ def create_app(
         run = StreamedRun(
             backend, req, timeout_s=limits.request_timeout_s, node_events=stream, stream_tokens=stream
         )
+        request.state.run = run  # names the workflow in the request metric (serve.middleware)
         if not stream:
             return await run.run()
 

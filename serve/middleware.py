@@ -1,4 +1,5 @@
-"""ASGI middleware of the ingress: the request id (``X-Request-Id``) and the replica's HTTP counters.
+"""ASGI middleware of the ingress: the request id (``X-Request-Id``), the replica's HTTP counters and the
+``mm_orch_request_duration_seconds`` metric (endpoint, workflow, outcome; timed to the response's last byte).
 
 Plain ASGI rather than ``@app.middleware("http")``: Starlette's BaseHTTPMiddleware wraps streaming responses
 in its own task and memory stream, which delays Server-Sent Events and hides a client's disconnect from the
@@ -7,18 +8,50 @@ route; this middleware only decorates ``send``.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import json
 import re
+import time
 import uuid
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
 
-__all__ = ["REQUEST_ID_HEADER", "RequestContextMiddleware", "valid_request_id"]
+from mm_orch.observability import metrics
+
+__all__ = ["REQUEST_ID_HEADER", "RequestContextMiddleware", "request_outcome", "valid_request_id"]
 
 REQUEST_ID_HEADER = "x-request-id"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
+#: path -> the ``endpoint`` label (a closed set: any other path is ``other``).
+_ENDPOINTS = {
+    "/v1/answer": "answer",
+    "/v1/route": "route",
+    "/v1/chat/completions": "chat_completions",
+    "/v1/feedback": "feedback",
+    "/v1/models": "models",
+    "/v1/workflows": "workflows",
+    "/v1/stats": "stats",
+    "/healthz": "healthz",
+    "/readyz": "readyz",
+}
+
+
+def request_outcome(status: int, run: Any) -> str:
+    """The ``outcome`` label of a response: its status, and for a streamed run that ended in an error event
+    (status 200 already sent) ``error``."""
+    if status == 504:
+        return "timeout"
+    if status in (429, 503):
+        return "rejected"
+    if status >= 500:
+        return "error"
+    if status >= 400:
+        return "client_error"
+    if run is not None and getattr(run, "result", None) is None:
+        return "error"
+    return "success"
 
 
 def valid_request_id(value: str) -> bool:
@@ -46,14 +79,36 @@ class RequestContextMiddleware:
             return
         state["request_id"] = given or uuid.uuid4().hex
         state["request_id_given"] = given is not None
+        started, status = time.perf_counter(), 0
 
         async def send_with_id(message: Any) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
                 MutableHeaders(scope=message)[REQUEST_ID_HEADER] = str(state["request_id"])
-                self._count(int(message["status"]))
+                status = int(message["status"])
+                self._count(status)
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        except asyncio.CancelledError:  # the client went away mid-request
+            self._observe(scope, state, started, "cancelled")
+            raise
+        except Exception:
+            self._observe(scope, state, started, "error")
+            raise
+        self._observe(scope, state, started, request_outcome(status, state.get("run")))
+
+    @staticmethod
+    def _observe(scope: dict[str, Any], state: dict[str, Any], started: float, outcome: str) -> None:
+        # A route that runs a workflow leaves its StreamedRun in request.state.run (the result names the workflow).
+        run = state.get("run")
+        result = getattr(run, "result", None)
+        workflow = (
+            result.workflow if result is not None else getattr(getattr(run, "request", None), "workflow", None)
+        )
+        endpoint = _ENDPOINTS.get(str(scope.get("path", "")).rstrip("/") or "/", "other")
+        metrics.record_request(endpoint, workflow or "none", outcome, time.perf_counter() - started)
 
     def _count(self, status: int) -> None:
         self.counters["requests"] += 1

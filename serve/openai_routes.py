@@ -233,6 +233,7 @@ def openai_router(
         run = StreamedRun(
             backend, req, overrides=_overrides(body), timeout_s=limits.request_timeout_s, stream_tokens=body.stream
         )
+        request.state.run = run  # names the workflow in the request metric (serve.middleware)
         if body.stream:
             return StreamingResponse(
                 _chunks(run, body, cid, created),

@@ -35,7 +35,7 @@ import logging
 import os
 import sys
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from mm_orch.exceptions import ConfigError
 from mm_orch.observability.metrics_ray import RayExporter
@@ -49,10 +49,12 @@ __all__ = [
     "count_feedback",
     "count_trace_drops",
     "count_trace_rows",
+    "decision_source",
     "disable",
     "enable",
     "flush",
     "mode",
+    "record_decision",
     "record_model_call",
     "record_request",
     "record_route",
@@ -74,7 +76,9 @@ RATIO_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0)
 #: Closed vocabularies: a value outside its set is recorded as ``other`` (keeps series bounded and queries exact).
 OUTCOMES = frozenset({"success", "error", "timeout", "client_error", "rejected", "cancelled"})
 STEP_OUTCOMES = frozenset({"success", "error", "fallback"})
-ROUTER_SOURCES = frozenset({"model", "abstention", "lm_second_opinion", "fallback", "forced", "rules"})
+ROUTER_SOURCES = frozenset(
+    {"model", "rules", "abstention", "lm_second_opinion", "fallback", "forced", "session", "hint", "default"}
+)
 TOKEN_DIRECTIONS = frozenset({"input", "output"})
 FEEDBACK_SOURCES = frozenset({"http", "cli", "python"})
 FEEDBACK_RATINGS = frozenset({"positive", "negative", "neutral"})
@@ -146,8 +150,8 @@ STEP_DURATION = _histogram(
 )
 ROUTER_DECISIONS = _counter(
     "mm_orch_router_decisions_total",
-    "Routing decisions by router version, decision source (model, abstention, lm_second_opinion, fallback, "
-    "forced, rules) and chosen workflow.",
+    "Routing decisions by router version, decision source (model, rules, abstention, lm_second_opinion, "
+    "fallback, forced, session, hint, default) and chosen workflow.",
     ("router", "source", "workflow"),
     source=ROUTER_SOURCES,
 )
@@ -363,6 +367,29 @@ def record_route(router: str, source: str, workflow: str, confidence: float | No
     _decisions.inc((router, source, workflow))
     if confidence is not None:
         _confidence.observe((router, source), confidence)
+
+
+def decision_source(decision: Any) -> str:
+    """The ``source`` label of a :class:`~mm_orch.routing.decision.RoutingDecision`: ``forced`` (the caller chose),
+    ``lm_second_opinion`` (the router abstained and the language model chose), ``abstention`` (it abstained and
+    rules or the default decided), ``fallback`` (a router failed and a later one answered), the decision's own
+    ``source`` when it is ``session``, ``hint`` or ``default``, ``rules`` (RouterV1), else ``model``."""
+    own = getattr(decision, "source", None)
+    if decision.router_version == "forced" or own == "forced":
+        return "forced"
+    if decision.abstained:
+        return "lm_second_opinion" if own == "lm" else "abstention"
+    if decision.fallbacks:
+        return "fallback"
+    if own in ("session", "hint", "default", "rules"):
+        return str(own)
+    return "rules" if decision.router_version == "v1" else "model"
+
+
+def record_decision(decision: Any) -> None:
+    """A routing decision (a :class:`~mm_orch.routing.decision.RoutingDecision`) that chose a workflow to run."""
+    if _decisions is not None:
+        record_route(decision.router_version, decision_source(decision), decision.workflow, decision.confidence)
 
 
 def record_model_call(

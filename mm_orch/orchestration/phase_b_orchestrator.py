@@ -17,6 +17,7 @@ from typing import Any
 
 from mm_orch.configuration import PhaseBConfig, load_phase_b_config
 from mm_orch.exceptions import WorkflowNotFoundError
+from mm_orch.observability import metrics
 from mm_orch.orchestration.executor import GraphExecutor, RunResult
 from mm_orch.orchestration.request_mapping import (
     as_user_request,
@@ -212,9 +213,11 @@ class PhaseBOrchestrator:
         assert self.workflow_registry is not None
         if req.workflow is not None:
             self.workflow_registry.get(req.workflow)  # WorkflowNotFoundError lists the registered ones
+            metrics.record_route("forced", "forced", req.workflow, 1.0)
             return req.workflow, {"router_version": "forced", "router_confidence": 1.0, "workflow_forced": True}
         if decision is None:
             decision = self._router().route(req)
+        metrics.record_decision(decision)
         workflow = decision.workflow
         meta: dict[str, Any] = {
             "router_version": decision.router_version,

@@ -27,6 +27,7 @@ from mm_orch.models.call_context import record_usage
 from mm_orch.models.errors import ModelOutputError, ModelRequestError
 from mm_orch.models.metadata import ModelMetadata
 from mm_orch.models.params import ChatMessage, FinishReason, GenerationChunk, GenerationParams, GenerationResult
+from mm_orch.observability import metrics
 
 __all__ = ["BaseEmbedder", "BaseGenerator", "RawCompletion", "summarize_messages"]
 
@@ -197,7 +198,7 @@ class BaseGenerator(ABC):
         the generation is aborted."""
         p = params or GenerationParams()
         start = time.perf_counter()
-        trim, emitted, raw = _WhitespaceTrim(), "", None
+        trim, emitted, raw, first_token_s = _WhitespaceTrim(), "", None, None
         # JSON output may be re-serialised after validation, so it is streamed only once complete.
         live = p.json_schema is None
         agen = self._astream_one(prompt, p)
@@ -205,14 +206,17 @@ class BaseGenerator(ABC):
             async for item in agen:
                 if isinstance(item, RawCompletion):
                     raw = item
-                elif live and (delta := trim.push(item)):
+                    continue
+                if first_token_s is None:  # the first delta from the engine: time to first token
+                    first_token_s = time.perf_counter() - start
+                if live and (delta := trim.push(item)):
                     emitted += delta
                     yield GenerationChunk(text=delta)
         finally:
             await agen.aclose()
         if raw is None:
             raise ModelOutputError(f"model {self.name!r} ended its stream without a completion")
-        result = self._finish([raw], p, start)[0]
+        result = self._finish([raw], p, start, first_token_s)[0]
         rest = result.text[len(emitted) :] if result.text.startswith(emitted) else ""
         yield GenerationChunk(text=rest, result=result)
 
@@ -270,7 +274,9 @@ class BaseGenerator(ABC):
         words = text.strip().split()
         return " ".join(words[:max_words])
 
-    def _finish(self, raws: list[RawCompletion], params: GenerationParams, start: float) -> list[GenerationResult]:
+    def _finish(
+        self, raws: list[RawCompletion], params: GenerationParams, start: float, first_token_s: float | None = None
+    ) -> list[GenerationResult]:
         latency = (time.perf_counter() - start) * 1000.0
         results = []
         for raw in raws:
@@ -291,6 +297,13 @@ class BaseGenerator(ABC):
         if self.usage_hook is not None:
             self.usage_hook(sum(r.completion_tokens for r in results))
         record_usage(results)
+        metrics.record_model_call(
+            self.name,
+            input_tokens=sum(r.prompt_tokens for r in results),
+            output_tokens=sum(r.completion_tokens for r in results),
+            seconds=latency / 1000.0,
+            first_token_s=first_token_s,
+        )
         return results
 
 
