@@ -1,7 +1,7 @@
 """``python -m mm_orch.evaluation [--split dev|test] [--targets default,search_qa,...] [--limit N]``.
 
 Runs the question set (and the lesson/chat prompt set) of a split end to end through the Phase B orchestrator,
-prints one table per set and writes a JSON report with every reply. ``--questions FILE`` evaluates another
+prints one table per set and writes a JSON report (with every reply, except for the test split: aggregates only). ``--questions FILE`` evaluates another
 question file (e.g. the older data/eval/questions.jsonl) instead of the split's. ``--models-config FILE``
 switches the models (e.g. config/models.qwen.yaml) for this run.
 """
@@ -35,13 +35,18 @@ def main(argv: list[str] | None = None) -> int:
         "--prompts", default=None, help="a prompt file instead of the split's prompts_<split>.jsonl"
     )
     parser.add_argument("--no-prompts", action="store_true", help="skip the lesson/chat prompts")
-    parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N records of each set")
+    parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N records of each kind")
     parser.add_argument("--models-config", default=None, help="models YAML for this run ($MM_ORCH_MODELS_CONFIG)")
     parser.add_argument("--output", default="eval_report.json", help="where to write the JSON report")
     parser.add_argument("--traces", default=None, help="write this run's traces to this JSONL file")
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
     parser.add_argument("--verbose", action="store_true", help="print one line per record on stderr")
     args = parser.parse_args(argv)
+    held_out = args.split == "test" and args.questions is None
+    if held_out and args.verbose:
+        parser.error(
+            "--verbose prints every reply; the test split is reported in aggregate only (use --split dev)"
+        )
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if args.models_config:
         os.environ["MM_ORCH_MODELS_CONFIG"] = str(Path(args.models_config).resolve())
@@ -71,22 +76,23 @@ def main(argv: list[str] | None = None) -> int:
     rows = aggregate(results)
     prompt_results = run_prompts(orchestrator, prompts, config, progress=progress) if prompts else []
     prompt_rows = aggregate_prompts(prompt_results)
-    model = orchestrator.runtime.model_manager.config.defaults.generator
+    model = orchestrator.runtime.model_manager.resolve("default")
     source = args.questions or str(qa_path)
     print(f"questions: {source} ({len(results)} replies), generator: {model}")
     print(format_table(rows, markdown=args.markdown))
     if prompt_rows:
         print(f"\nprompts: {prompt_file} ({len(prompt_results)} replies)")
         print(format_prompt_table(prompt_rows, markdown=args.markdown))
-    report = {
+    report: dict[str, object] = {
         "split": args.split,
         "questions": source,
         "generator": model,
         "rows": [r.model_dump() for r in rows],
         "prompt_rows": [r.model_dump() for r in prompt_rows],
-        "results": [r.model_dump() for r in results],
-        "prompt_results": [r.model_dump() for r in prompt_results],
     }
+    if not held_out:  # the held-out split is never looked at item by item (docs/quality.md)
+        report["results"] = [r.model_dump() for r in results]
+        report["prompt_results"] = [r.model_dump() for r in prompt_results]
     Path(args.output).write_text(json.dumps(report, indent=1), encoding="utf-8")
     print(f"\nreport written to {args.output}")
     orchestrator.close()

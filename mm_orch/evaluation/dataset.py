@@ -13,8 +13,9 @@ Prompt records (``data/eval/prompts_{dev,test}.jsonl``) are lesson and chat requ
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -26,6 +27,7 @@ __all__ = [
     "EvalPrompt",
     "EvalQuestion",
     "Kind",
+    "first_per_kind",
     "load_prompts",
     "load_questions",
     "split_paths",
@@ -33,6 +35,7 @@ __all__ = [
 
 EVAL_DIR = Path("data/eval")
 DEFAULT_QUESTIONS = EVAL_DIR / "questions.jsonl"
+R = TypeVar("R")
 Kind = Literal["single", "bridge", "comparison", "unanswerable"]
 
 
@@ -95,6 +98,21 @@ class EvalPrompt(BaseModel):
     expect: dict[str, Any] = Field(default_factory=dict, description="Structural checks (see structure.py).")
     note: str = Field(default="", description="Author's note.")
     split: Literal["dev", "test"] | None = Field(default=None, description="Which split the record is in.")
+
+
+def first_per_kind(records: Sequence[R], n: int | None) -> list[R]:
+    """The first ``n`` records of each ``kind`` (all when ``n`` is None), in their original order: a quick run
+    still sees every kind."""
+    if n is None:
+        return list(records)
+    seen: dict[str, int] = {}
+    out = []
+    for record in records:
+        kind = str(getattr(record, "kind", ""))
+        if seen.get(kind, 0) < n:
+            seen[kind] = seen.get(kind, 0) + 1
+            out.append(record)
+    return out
 
 
 def split_paths(split: str, directory: Path = EVAL_DIR) -> tuple[Path, Path]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mm_orch.evaluation.dataset import EvalPrompt, EvalQuestion
+from mm_orch.evaluation.dataset import EvalPrompt, EvalQuestion, first_per_kind
 from mm_orch.evaluation.metrics import answer_contains, exact_match, title_hit, token_f1
 from mm_orch.evaluation.structure import score_structure
 
@@ -31,6 +31,7 @@ __all__ = [
 ]
 
 DEFAULT_TARGET = "default"
+WARM_UP_QUESTION = "Who wrote Hamlet?"
 
 
 class EvalConfig(BaseModel):
@@ -43,7 +44,7 @@ class EvalConfig(BaseModel):
         min_length=1,
         description="'default' (the router decides) and/or workflow names to force.",
     )
-    limit: int | None = Field(default=None, ge=1, description="Evaluate only the first N records.")
+    limit: int | None = Field(default=None, ge=1, description="Evaluate only the first N records of each kind.")
     rag_collection: str = Field(default="eval_wiki", description="Document-store collection rag_qa reads.")
     rag_distractors: int = Field(default=300, ge=0, description="Non-gold corpus articles ingested with the gold.")
     trace_path: Path | None = Field(
@@ -196,11 +197,13 @@ def run_questions(
     progress: Callable[[str], None] | None = None,
 ) -> list[QuestionResult]:
     """Every question through every target of ``config``."""
-    questions = list(questions)[: config.limit] if config.limit else list(questions)
+    questions = first_per_kind(questions, config.limit)
     if "rag_qa" in config.targets:
         ingest_eval_collection(orchestrator.runtime, questions, config)
     results = []
     for target in config.targets:
+        if questions:  # untimed: loads the models and search indexes, so latency measures answering only
+            _run(orchestrator, _request(WARM_UP_QUESTION, target, config))
         for q in questions:
             result, latency, error = _run(orchestrator, _request(q.question, target, config))
             scored: dict[str, Any] = {}
@@ -228,7 +231,7 @@ def run_prompts(
 ) -> list[PromptResult]:
     """Every lesson/chat prompt through the router (target 'default') and, when forced targets are given,
     through the workflow of its kind (lesson_pack / chat_generate) when that is one of them."""
-    prompts = list(prompts)[: config.limit] if config.limit else list(prompts)
+    prompts = first_per_kind(prompts, config.limit)
     forced = {"lesson": "lesson_pack", "chat": "chat_generate"}
     results = []
     for target in config.targets:

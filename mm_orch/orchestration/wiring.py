@@ -105,9 +105,8 @@ class _LazyEmbedder:
 
     def __init__(self, manager: Any) -> None:
         self._manager = manager
-        defaults = getattr(getattr(manager, "config", None), "defaults", None)
         # keys cached corpus vectors (mm_orch.tools.local_wiki.embedder_id): the configured embedder's name
-        self.model_id = f"models:{getattr(defaults, 'embedder', 'embedder')}"
+        self.model_id = f"models:{manager.resolve('embedder')}"
 
     def embed(self, texts: list[str]) -> Any:
         return self._manager.get_model("embedder").embed(texts)
