@@ -9,6 +9,7 @@
     mm-orch --phase-b --mode chat                  interactive chat with history (Ctrl-D to leave)
     mm-orch --json "..."                           the whole result as JSON
     mm-orch workflows | graph NAME | stats | route --jsonl FILE | prepare | ingest FOLDER --collection NAME
+    mm-orch report data/traces -o report.html      the trace report (one self-contained HTML file)
 
 Exit codes: 0 success, 1 the request or some batch lines failed, 2 usage or configuration error.
 """
@@ -31,7 +32,7 @@ from mm_orch.schemas import ChatTurn, UserRequest, WorkflowResult
 __all__ = ["EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "main"]
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
-SUBCOMMANDS = ("ask", "workflows", "graph", "stats", "route", "prepare", "ingest")
+SUBCOMMANDS = ("ask", "workflows", "graph", "stats", "route", "prepare", "ingest", "report")
 
 
 def _ask_parser() -> argparse.ArgumentParser:
@@ -251,6 +252,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             return _delegate("mm_orch.models.prepare", rest)
         if command == "ingest":
             return _delegate("mm_orch.tools.ingest", rest)
+        if command == "report":
+            return _delegate("mm_orch.reporting.cli", rest)
         return handlers[command](rest, out)
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return int(exc.code or 0)

@@ -72,10 +72,12 @@ def find_parquet(path: str | Path) -> list[Path]:
 
 @dataclass
 class Runs:
-    """One row per run (``table``) and one row per executed step (``steps``), plain columns only."""
+    """One row per run (``table``), one row per executed step (``steps``) and one per quality signal
+    (``signals``: workflow, key, value), plain columns only."""
 
     table: pa.Table
     steps: pa.Table
+    signals: pa.Table
     files: int
     feedback_records: int
 
@@ -141,6 +143,7 @@ def load_runs(path: str | Path, feedback: str | Path | None = None) -> Runs:
             "error_message": raw.column("error_message"),
             "latency_ms": latency,
             "tokens": tokens,
+            "model_loads": loads,
             "cost_units": units,
             "kind": _question_kind(raw.column("question")),
             "signal_quality": pc.if_else(
@@ -153,8 +156,7 @@ def load_runs(path: str | Path, feedback: str | Path | None = None) -> Runs:
     rating = pc.coalesce(runs.column("fb_rating"), runs.column("trace_feedback"))
     quality = pc.coalesce(pc.divide(pc.add(rating, 1.0), 2.0), runs.column("signal_quality"))
     runs = runs.append_column("rating", rating).append_column("quality", quality)
-    steps = _steps(raw)
-    return Runs(runs.combine_chunks(), steps, len(files), fb.num_rows)
+    return Runs(runs.combine_chunks(), _steps(raw), _signals(raw), len(files), fb.num_rows)
 
 
 def _steps(raw: pa.Table) -> pa.Table:
@@ -168,6 +170,19 @@ def _steps(raw: pa.Table) -> pa.Table:
             "step": pc.struct_field(flat, "step_name"),
             "latency_ms": pc.struct_field(flat, "latency_ms"),
             "success": pc.struct_field(flat, "success"),
+        }
+    )
+
+
+def _signals(raw: pa.Table) -> pa.Table:
+    signals = raw.column("quality_signals").combine_chunks()
+    offsets = signals.offsets.to_numpy()
+    parents = np.repeat(np.arange(len(signals)), np.diff(offsets))
+    return pa.table(
+        {
+            "workflow": raw.column("workflow").combine_chunks().take(pa.array(parents)),
+            "key": signals.keys.slice(int(offsets[0]), int(offsets[-1] - offsets[0])),
+            "value": signals.items.slice(int(offsets[0]), int(offsets[-1] - offsets[0])),
         }
     )
 
