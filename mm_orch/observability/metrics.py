@@ -37,7 +37,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from mm_orch.exceptions import ConfigError
+from mm_orch.exceptions import ConfigError, RunCancelledError, StepTimeoutError
 from mm_orch.observability.metrics_ray import RayExporter
 from mm_orch.observability.metrics_store import MAX_SERIES, MetricsSnapshot, MetricsStore, MetricTable
 
@@ -60,7 +60,9 @@ __all__ = [
     "record_route",
     "record_run",
     "record_step",
+    "recording",
     "reset",
+    "run_outcome",
     "snapshot",
 ]
 
@@ -291,6 +293,11 @@ def reset() -> None:
         enable(current)
 
 
+def recording() -> bool:
+    """True while metrics are recorded (local or ray mode); the executor reads it once per run."""
+    return _store is not None
+
+
 def mode() -> Mode:
     """The current mode."""
     if _store is None:
@@ -351,6 +358,17 @@ def record_run(workflow: str | None, outcome: str, seconds: float) -> None:
     """A workflow graph run finished (``outcome``: ``success`` or ``error``)."""
     if _runs is not None:
         _runs.observe((workflow, outcome), seconds)
+
+
+def run_outcome(error: BaseException | None) -> str:
+    """The ``outcome`` label of a finished run: success, cancelled, timeout (a step timed out) or error."""
+    if error is None:
+        return "success"
+    if isinstance(error, RunCancelledError):
+        return "cancelled"
+    if isinstance(error, StepTimeoutError) or isinstance(getattr(error, "cause", None), StepTimeoutError):
+        return "timeout"
+    return "error"
 
 
 def record_step(workflow: str | None, step: str, outcome: str, seconds: float) -> None:

@@ -39,6 +39,7 @@ from mm_orch.exceptions import (
     WorkflowDefinitionError,
     format_options,
 )
+from mm_orch.observability import metrics
 from mm_orch.observability.records import WorkflowTrace
 from mm_orch.orchestration.compiler import CompiledGraph, StepLookup, compile_graph
 from mm_orch.orchestration.graph_node import END, START, GraphNode, merge_values
@@ -268,6 +269,7 @@ class GraphExecutor:
             hooks=self.hooks + tuple(hooks) if hooks else self.hooks,
             traced=traced,
             observed=recording or bool(hooks) or bool(self.hooks),
+            metered=metrics.recording(),
             trace_context=trace_context,
             manager=getattr(runtime, "model_manager", None) if recording else None,
             wall0=time.time(),
@@ -294,6 +296,8 @@ class GraphExecutor:
             self.tracer.write(trace)
         if isinstance(error, ExecutionError):
             error.trace_id = ctx.run_id
+        if ctx.metered:
+            metrics.record_run(ctx.workflow, metrics.run_outcome(error), latency_ms / 1000.0)
         if ctx.hooks:
             emit(
                 ctx.hooks,

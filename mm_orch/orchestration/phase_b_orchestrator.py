@@ -125,9 +125,7 @@ class PhaseBOrchestrator:
         else:
             self.components["router"] = None
         if self.step_registry is not None:
-            self.executor = self._component(
-                "executor", lambda: GraphExecutor(self.step_registry, self.tracer, hooks=_metrics_hooks())
-            )
+            self.executor = self._component("executor", lambda: GraphExecutor(self.step_registry, self.tracer))
 
     def _default_runtime(self) -> Runtime:
         from mm_orch.configuration import load_system_config
@@ -358,9 +356,3 @@ def get_phase_b_orchestrator(config_path: str | Path | None = None) -> PhaseBOrc
 def reset_phase_b_orchestrator() -> None:
     """Forget the process-wide instance (closing its tracer); the next get builds a fresh one."""
     _instance.reset()
-
-
-def _metrics_hooks() -> list[Any]:
-    from mm_orch.observability.metrics_hook import metrics_hooks
-
-    return list(metrics_hooks())

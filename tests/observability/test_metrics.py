@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
@@ -245,8 +246,7 @@ def test_stored_feedback_is_counted_by_source_and_rating(tmp_path: Any) -> None:
     assert snap.counter("mm_orch_feedback_received_total", source="cli", rating="positive") == 1
 
 
-def test_metrics_hook_records_every_node_and_run_of_an_executor() -> None:
-    from mm_orch.observability.metrics_hook import MetricsHook, metrics_hooks
+def test_executor_records_every_node_and_run_while_metrics_are_on() -> None:
     from mm_orch.orchestration import BaseStep, GraphExecutor, GraphNode
     from mm_orch.registries import StepRegistry
 
@@ -267,16 +267,29 @@ def test_metrics_hook_records_every_node_and_run_of_an_executor() -> None:
     registry.register(Add("bad", fail=True))
     good = {"start": GraphNode(step_name="ok", next_nodes=["n1"]), "n1": GraphNode(step_name="ok")}
     broken = {"start": GraphNode(step_name="ok", next_nodes=["n1"]), "n1": GraphNode(step_name="bad")}
-    assert [type(h) for h in metrics_hooks()] == [MetricsHook]
-    executor = GraphExecutor(registry, hooks=metrics_hooks())
+    executor = GraphExecutor(registry)
     for _ in range(3):
-        executor.execute(good, {"x": 0})
+        executor.execute(good, {"x": 0})  # the plain path: nothing observed, only timed
+    executor.execute(good, {"x": 0}, record=True)  # the observed path: metrics from the node records
     with pytest.raises(Exception, match="boom"):
         executor.execute(broken, {"x": 0})
+    asyncio.run(executor.aexecute(good, {"x": 0}))
     snap = metrics.snapshot()
-    assert snap.count(STEP, step="ok", outcome="success") == 7
+    assert snap.count(STEP, step="ok", outcome="success") == 2 * 5 + 1
     assert snap.count(STEP, step="bad", outcome="error") == 1
-    assert snap.count("mm_orch_workflow_duration_seconds", outcome="success") == 3
+    assert snap.count("mm_orch_workflow_duration_seconds", outcome="success") == 5
     assert snap.count("mm_orch_workflow_duration_seconds", outcome="error") == 1
     metrics.disable()
-    assert metrics_hooks() == []
+    executor.execute(good, {"x": 0})
+    assert metrics.snapshot().count(STEP) == 0  # off: nothing recorded
+
+
+def test_run_outcomes() -> None:
+    from mm_orch.exceptions import RunCancelledError, StepExecutionError, StepTimeoutError
+
+    timeout = StepExecutionError("answer failed", step="answer", cause=StepTimeoutError("slow", step="answer"))
+    assert metrics.run_outcome(None) == "success"
+    assert metrics.run_outcome(RunCancelledError("gone")) == "cancelled"
+    assert metrics.run_outcome(StepTimeoutError("slow", step="answer")) == "timeout"
+    assert metrics.run_outcome(timeout) == "timeout"
+    assert metrics.run_outcome(RuntimeError("x")) == "error"
