@@ -3,7 +3,9 @@
 A request becomes two texts: a *word* text (the question plus context tokens such as ``ctxmodechat`` or
 ``ctxdocs``) and a *char* text (the question alone). Each is hashed with scikit-learn's stateless
 :class:`~sklearn.feature_extraction.text.HashingVectorizer` (no vocabulary, so Ray workers featurize shards
-independently), and the two blocks are stacked side by side.
+independently), and the two blocks are stacked side by side. When the config names an ``embedding`` model, a
+third, dense block follows: the question's sentence embedding (all-MiniLM-L6-v2, 384 values) times
+``embedding_weight``.
 
 :meth:`Featurizer.transform_one` is an exact re-implementation of that transform for a single request with a
 token -> column cache: sklearn's ``transform`` costs ~0.2 ms per call in input validation and sparse-matrix
@@ -51,18 +53,18 @@ class RequestContext:
         return " ".join(parts)
 
 
+def _truthy(value: object) -> bool:
+    return str(value).strip().lower() in {"1", "true", "yes", "y"}
+
+
 def context_from_request(request: UserRequest) -> RequestContext:
-    """The router context of a live request."""
+    """The router context of a live request (``context["has_collection"]``: the user has ingested documents)."""
     return RequestContext(
         mode=request.mode,
-        has_collection=bool(request.collection),
+        has_collection=bool(request.collection) or _truthy(request.context.get("has_collection", False)),
         has_documents=bool(request.documents),
         history_turns=len(request.history),
     )
-
-
-def _truthy(value: str | None) -> bool:
-    return str(value).strip().lower() in {"1", "true", "yes", "y"}
 
 
 def context_from_metadata(mode: str, metadata: Mapping[str, str] | None) -> RequestContext:
@@ -90,11 +92,25 @@ class FeaturizerConfig(BaseModel):
     word_ngram_max: int = Field(default=2, ge=1, le=3, description="Longest word n-gram.")
     char_ngram_min: int = Field(default=3, ge=1, le=6, description="Shortest character n-gram (char_wb).")
     char_ngram_max: int = Field(default=4, ge=1, le=6, description="Longest character n-gram (char_wb).")
+    embedding: str | None = Field(
+        default=None,
+        description="Model-manager embedder whose sentence embedding is appended (None: n-grams only).",
+    )
+    embedding_dim: int = Field(default=0, ge=0, description="Width of the embedding block (0 without embedding).")
+    embedding_weight: float = Field(default=1.0, gt=0, description="Scale of the embedding block vs the n-grams.")
+    embedding_probe: list[float] = Field(
+        default_factory=list, description="Probe embedding of the training embedder (refuses a different model)."
+    )
+
+    @property
+    def hashed_features(self) -> int:
+        """Width of the two hashed blocks."""
+        return self.word_features + self.char_features
 
     @property
     def n_features(self) -> int:
         """Width of the stacked feature vector."""
-        return self.word_features + self.char_features
+        return self.hashed_features + self.embedding_dim
 
 
 class _HashBlock:
@@ -148,6 +164,31 @@ class Featurizer:
         )
         self._word = _HashBlock(word, 0)
         self._char = _HashBlock(char, c.word_features)
+        self._embedder: Any = None
+
+    @property
+    def uses_embedding(self) -> bool:
+        """True when the feature vector ends in a sentence-embedding block."""
+        return self.config.embedding is not None and self.config.embedding_dim > 0
+
+    @property
+    def embedder(self) -> Any:
+        """The :class:`~mm_orch.routing.embeddings.RouterEmbedder` of the embedding block (loaded lazily)."""
+        if self._embedder is None:
+            from mm_orch.routing.embeddings import get_router_embedder
+
+            if self.config.embedding is None:
+                raise ValueError("this featurizer has no embedding block (FeaturizerConfig.embedding is None)")
+            self._embedder = get_router_embedder(self.config.embedding)
+        return self._embedder
+
+    def dense(self, queries: Sequence[str]) -> np.ndarray:
+        """The scaled embedding block of many questions (shape ``(n, embedding_dim)``)."""
+        return self.embedder.encode(list(queries)) * np.float32(self.config.embedding_weight)
+
+    def dense_one(self, query: str) -> np.ndarray:
+        """The scaled embedding block of one question (cached)."""
+        return self.embedder.encode_one(query) * self.config.embedding_weight
 
     @property
     def n_features(self) -> int:
@@ -159,28 +200,61 @@ class Featurizer:
         """The (word text, char text) pair a request is hashed from."""
         return f"{query} {context.tokens()}", query
 
-    def transform(self, queries: Sequence[str], contexts: Iterable[RequestContext]) -> sp.csr_matrix:
-        """Featurize many requests at once (training and batch evaluation)."""
+    def transform_hashed(self, queries: Sequence[str], contexts: Iterable[RequestContext]) -> sp.csr_matrix:
+        """The two hashed blocks of many requests (what the Ray pipeline computes in its workers)."""
         ctx = list(contexts)
         if len(ctx) != len(queries):
             raise ValueError(f"got {len(queries)} queries but {len(ctx)} contexts; pass one context per query")
         if not queries:  # sklearn's hasher cannot take an empty batch
-            return sp.csr_matrix((0, self.n_features), dtype=np.float64)
+            return sp.csr_matrix((0, self.config.hashed_features), dtype=np.float64)
         words = [f"{q} {c.tokens()}" for q, c in zip(queries, ctx, strict=True)]
         left = self._word.vectorizer.transform(words)
         right = self._char.vectorizer.transform(list(queries))
         return sp.hstack([left, right], format="csr", dtype=np.float64)
 
+    def with_dense(self, hashed: sp.csr_matrix, dense: np.ndarray | None) -> sp.csr_matrix:
+        """Append the (already scaled) embedding block to hashed rows; a no-op without embedding."""
+        if not self.uses_embedding:
+            return hashed
+        if dense is None or dense.shape != (hashed.shape[0], self.config.embedding_dim):
+            raise ValueError(
+                f"expected an embedding block of shape ({hashed.shape[0]}, {self.config.embedding_dim}), got "
+                f"{None if dense is None else dense.shape}"
+            )
+        return sp.hstack([hashed, sp.csr_matrix(dense.astype(np.float64))], format="csr", dtype=np.float64)
+
+    def transform(
+        self, queries: Sequence[str], contexts: Iterable[RequestContext], dense: np.ndarray | None = None
+    ) -> sp.csr_matrix:
+        """Featurize many requests at once (training and batch evaluation); ``dense`` skips re-embedding."""
+        hashed = self.transform_hashed(queries, contexts)
+        if not self.uses_embedding:
+            return hashed
+        if dense is None:
+            dense = self.dense(queries) if len(queries) else np.zeros((0, self.config.embedding_dim), np.float32)
+        return self.with_dense(hashed, dense)
+
     def transform_one(self, query: str, context: RequestContext) -> tuple[np.ndarray, np.ndarray]:
-        """Featurize one request: (column indices, values) of its sparse row, equal to ``transform``'s row."""
+        """The hashed part of one request: (column indices, values), equal to ``transform_hashed``'s row."""
         word_text, char_text = self.texts(query, context)
         wi, wv = self._word.one(word_text)
         ci, cv = self._char.one(char_text)
         return np.asarray(wi + ci, dtype=np.int64), np.asarray(wv + cv, dtype=np.float64)
 
+    def tokens_one(self, query: str, context: RequestContext) -> list[tuple[str, int, float]]:
+        """(token, column, value) of every hashed feature of one request, for explanations."""
+        word_text, char_text = self.texts(query, context)
+        out: list[tuple[str, int, float]] = []
+        for block, text, prefix in ((self._word, word_text, ""), (self._char, char_text, "chars:")):
+            tokens = block.analyzer(text)
+            counts = Counter(tokens)
+            norm = float(np.sqrt(sum(c * c for c in Counter(block.column(t) for t in tokens).values()))) or 1.0
+            out.extend((prefix + t, block.column(t), c / norm) for t, c in counts.items())
+        return out
+
     def transform_rows(self, queries: Sequence[str], contexts: Iterable[RequestContext]) -> dict[str, Any]:
         """Featurize a batch into per-row ``indices``/``values`` arrays (what a Ray Data block can hold)."""
-        m = self.transform(queries, contexts)
+        m = self.transform_hashed(queries, contexts)
         bounds = m.indptr
         indices = [m.indices[bounds[i] : bounds[i + 1]].astype(np.int32) for i in range(m.shape[0])]
         values = [m.data[bounds[i] : bounds[i + 1]].astype(np.float32) for i in range(m.shape[0])]
@@ -193,4 +267,4 @@ class Featurizer:
         np.cumsum(lengths, out=indptr[1:])
         cols = np.concatenate(indices).astype(np.int32) if len(indices) else np.zeros(0, np.int32)
         data = np.concatenate(values).astype(np.float64) if len(values) else np.zeros(0)
-        return sp.csr_matrix((data, cols, indptr), shape=(len(indices), self.n_features))
+        return sp.csr_matrix((data, cols, indptr), shape=(len(indices), self.config.hashed_features))

@@ -1,4 +1,5 @@
-"""Classification metrics for routers: accuracy, macro-F1, confusion matrix, expected calibration error."""
+"""Classification metrics for routers: accuracy, macro-F1 (over workflows and over the five families of
+LABELS.md), per-family recall, confusion matrix, expected calibration error."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from collections.abc import Sequence
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, recall_score
+
+from mm_orch.routing.decision import FAMILIES
 
 __all__ = ["RouterMetrics", "evaluate_predictions", "expected_calibration_error"]
 
@@ -22,6 +25,9 @@ class RouterMetrics(BaseModel):
     ece: float = Field(description="Expected calibration error of the top-1 confidence (15 equal-width bins).")
     labels: list[str] = Field(description="Row/column order of the confusion matrix.")
     confusion: list[list[int]] = Field(description="confusion[i][j]: true labels[i] routed to labels[j].")
+    family_accuracy: float = Field(default=0.0, description="Share routed to a workflow of the right family.")
+    family_macro_f1: float = Field(default=0.0, description="Macro-F1 over the five families (the target metric).")
+    family_recall: dict[str, float] = Field(default_factory=dict, description="Recall per family present.")
 
 
 def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 15) -> float:
@@ -45,7 +51,16 @@ def evaluate_predictions(
     t, p = np.asarray(y_true), np.asarray(y_pred)
     conf = np.asarray(confidence, dtype=np.float64)
     label_list = list(labels)
+    ft = np.asarray([FAMILIES.get(str(v), str(v)) for v in t.tolist()])
+    fp = np.asarray([FAMILIES.get(str(v), str(v)) for v in p.tolist()])
+    families = sorted(set(ft.tolist()))
+    recall = recall_score(ft, fp, labels=families, average=None, zero_division=0) if len(t) else []
     return RouterMetrics(
+        family_accuracy=float(accuracy_score(ft, fp)) if len(t) else 0.0,
+        family_macro_f1=float(f1_score(ft, fp, labels=families, average="macro", zero_division=0))
+        if len(t)
+        else 0.0,
+        family_recall={f: round(float(r), 4) for f, r in zip(families, recall, strict=True)},
         n=len(t),
         accuracy=float(accuracy_score(t, p)) if len(t) else 0.0,
         macro_f1=float(f1_score(t, p, labels=label_list, average="macro", zero_division=0)) if len(t) else 0.0,

@@ -20,6 +20,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import SGDClassifier
 
 from mm_orch.exceptions import ModelLoadError, RoutingError
+from mm_orch.routing.exemplars import Exemplars
 from mm_orch.routing.features import Featurizer, FeaturizerConfig, RequestContext
 
 __all__ = ["LARGE_DATA_ROWS", "RouterModel", "RouterTrainingError", "fit_classifier"]
@@ -33,7 +34,12 @@ class RouterTrainingError(RoutingError):
 
 
 def fit_classifier(
-    x: sp.csr_matrix, y: Sequence[str], *, sample_weight: np.ndarray | None = None, seed: int = 0
+    x: sp.csr_matrix,
+    y: Sequence[str],
+    *,
+    sample_weight: np.ndarray | None = None,
+    seed: int = 0,
+    alpha: float = 1e-4,
 ) -> CalibratedClassifierCV:
     """Fit a calibrated linear classifier on featurized rows ``x`` with workflow labels ``y``."""
     labels = np.asarray(y)
@@ -49,7 +55,7 @@ def fit_classifier(
         # lbfgs LogisticRegression needs minutes on 2^19 hashed columns; SGD reaches the same held-out scores
         # in ~2 s (measured on the bootstrap split), which keeps first-use training interactive.
         base = SGDClassifier(
-            loss="log_loss", alpha=1e-4, max_iter=50, tol=None, class_weight="balanced", random_state=seed
+            loss="log_loss", alpha=alpha, max_iter=50, tol=None, class_weight="balanced", random_state=seed
         )
         cal = CalibratedClassifierCV(base, method="temperature", cv=5, ensemble=False)
         cal.fit(x, labels, sample_weight=weights)
@@ -79,6 +85,8 @@ class RouterModel:
             )
         self.classifier = classifier
         self.featurizer = Featurizer(featurizer_config)
+        #: Training requests and embeddings kept for explanations (None for n-gram-only models).
+        self.exemplars: Exemplars | None = None
         self.classes: tuple[str, ...] = tuple(str(c) for c in classifier.classes_)
         try:
             calibrated = classifier.calibrated_classifiers_[0]
@@ -116,25 +124,82 @@ class RouterModel:
         labels: Sequence[str],
         featurizer_config: FeaturizerConfig | None = None,
         sample_weight: np.ndarray | None = None,
+        *,
+        dense: np.ndarray | None = None,
+        alpha: float = 1e-4,
     ) -> RouterModel:
-        """Featurize and fit in one call (small data; the Ray pipeline featurizes in parallel instead)."""
+        """Featurize and fit in one call (small data; the Ray pipeline featurizes in parallel instead).
+
+        ``dense``: the already computed, scaled embedding block of ``queries`` (saves re-embedding)."""
         featurizer = Featurizer(featurizer_config)
-        x = featurizer.transform(queries, contexts)
-        return cls(fit_classifier(x, labels, sample_weight=sample_weight), featurizer.config)
+        x = featurizer.transform(queries, contexts, dense)
+        return cls(fit_classifier(x, labels, sample_weight=sample_weight, alpha=alpha), featurizer.config)
 
-    def predict_proba(self, queries: Sequence[str], contexts: Sequence[RequestContext]) -> np.ndarray:
+    @property
+    def temperature_beta(self) -> float:
+        """The fitted inverse temperature: calibrated probabilities are softmax(beta x logits)."""
+        return self._beta
+
+    def predict_proba(
+        self, queries: Sequence[str], contexts: Sequence[RequestContext], dense: np.ndarray | None = None
+    ) -> np.ndarray:
         """Calibrated probabilities for many requests (columns follow :attr:`classes`), via sklearn."""
-        return np.asarray(self.classifier.predict_proba(self.featurizer.transform(queries, contexts)))
+        return np.asarray(self.classifier.predict_proba(self.featurizer.transform(queries, contexts, dense)))
 
-    def predict_proba_x(self, x: sp.csr_matrix) -> np.ndarray:
-        """Calibrated probabilities for already featurized rows."""
-        return np.asarray(self.classifier.predict_proba(x))
+    def predict_proba_x(self, x: sp.csr_matrix, *, calibrated: bool = True) -> np.ndarray:
+        """Probabilities for already featurized rows; ``calibrated=False`` gives the raw softmax(logits)."""
+        if calibrated:
+            return np.asarray(self.classifier.predict_proba(x))
+        return _softmax(np.asarray(x @ self._coef_t) + self._intercept)
 
-    def predict_proba_one(self, query: str, context: RequestContext) -> np.ndarray:
-        """Calibrated probabilities for one request, computed in numpy (fast path; equals ``predict_proba``)."""
+    def logits_one(self, query: str, context: RequestContext) -> np.ndarray:
+        """Uncalibrated logits of one request (numpy fast path)."""
         idx, val = self.featurizer.transform_one(query, context)
         logits = val @ self._coef_t[idx] + self._intercept if len(idx) else self._intercept.copy()
-        z = self._beta * logits
-        z -= z.max()
-        e = np.exp(z)
-        return e / e.sum()
+        if self.featurizer.uses_embedding:
+            logits = (
+                logits + self.featurizer.dense_one(query) @ self._coef_t[self.featurizer.config.hashed_features :]
+            )
+        return np.asarray(logits, dtype=np.float64)
+
+    def probabilities_one(self, query: str, context: RequestContext) -> tuple[np.ndarray, np.ndarray]:
+        """(calibrated, uncalibrated) probabilities of one request from a single logits computation."""
+        logits = self.logits_one(query, context)[None, :]
+        return _softmax(self._beta * logits)[0], _softmax(logits)[0]
+
+    def predict_proba_one(self, query: str, context: RequestContext, *, calibrated: bool = True) -> np.ndarray:
+        """Probabilities for one request, computed in numpy (fast path; equals ``predict_proba``)."""
+        logits = self.logits_one(query, context)
+        return _softmax((self._beta if calibrated else 1.0) * logits[None, :])[0]
+
+    def contributions(
+        self, query: str, context: RequestContext, workflow: str, against: str, k: int = 5
+    ) -> list[tuple[str, float]]:
+        """The ``k`` features that pushed ``workflow`` over ``against`` most: (feature, logit margin added).
+
+        Hashed n-grams are named by their text (``chars:`` marks character n-grams); the whole embedding
+        block counts as one feature, ``sentence embedding``."""
+        i, j = self.classes.index(workflow), self.classes.index(against)
+        out = [
+            (tok, float(val * (self._coef_t[col, i] - self._coef_t[col, j])))
+            for tok, col, val in self.featurizer.tokens_one(query, context)
+        ]
+        if self.featurizer.uses_embedding:
+            block = self._coef_t[self.featurizer.config.hashed_features :]
+            out.append(
+                ("sentence embedding", float(self.featurizer.dense_one(query) @ (block[:, i] - block[:, j])))
+            )
+        out.sort(key=lambda kv: -kv[1])
+        return [(name, round(v, 4)) for name, v in out[:k] if v > 0]
+
+    def nearest_exemplars(self, query: str, k: int = 3) -> list[tuple[str, str, float]]:
+        """The ``k`` training requests most similar to ``query`` (empty for n-gram-only models)."""
+        if self.exemplars is None or not self.featurizer.uses_embedding:
+            return []
+        return self.exemplars.nearest(self.featurizer.embedder.encode_one(query), k)
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return np.asarray(e / e.sum(axis=1, keepdims=True))

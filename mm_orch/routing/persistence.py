@@ -6,6 +6,8 @@ Layout of a published router directory (``models/router_v2`` by default)::
         current                 text file: the version directory in use (no symlink needed)
         20260601T101500Z-3f2a/
             model.skops         the calibrated classifier (skops format)
+            exemplars.npy       training-request embeddings (models with an embedding block; explanations)
+            exemplars.jsonl     their queries and workflows
             manifest.json       version, created_at, labels, featurizer config, metrics, sha256 of each file
 
 Loading re-hashes every file listed in the manifest and refuses on any mismatch; skops refuses any type that
@@ -25,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mm_orch.exceptions import ModelLoadError
 from mm_orch.hashing import file_sha256
+from mm_orch.routing.exemplars import EXEMPLAR_VECTORS, Exemplars
 from mm_orch.routing.features import FeaturizerConfig
 from mm_orch.routing.model import RouterModel
 
@@ -94,12 +97,13 @@ def save_model(
             f"refusing to save a router whose file needs types outside TRUSTED_TYPES: {sorted(untrusted)}; "
             "add them to mm_orch.routing.persistence.TRUSTED_TYPES only after reviewing them"
         )
+    names = [MODEL_NAME, *(model.exemplars.save(out) if model.exemplars is not None else [])]
     manifest = ModelManifest(
         version=version or out.name,
         created_at=time.time(),
         labels=list(model.classes),
         featurizer=model.featurizer.config,
-        files={MODEL_NAME: file_sha256(out / MODEL_NAME)},
+        files={name: file_sha256(out / name) for name in names},
         metrics=metrics or {},
         training=training or {},
     )
@@ -147,6 +151,10 @@ def load_model(directory: str | Path) -> tuple[RouterModel, ModelManifest]:
         raise ModelLoadError(
             f"router at {root}: model labels {model.classes} differ from manifest {manifest.labels}"
         )
+    if EXEMPLAR_VECTORS in manifest.files:
+        model.exemplars = Exemplars.load(root)
+    if model.featurizer.uses_embedding and manifest.featurizer.embedding_probe:
+        model.featurizer.embedder.check_probe(manifest.featurizer.embedding_probe)
     return model, manifest
 
 

@@ -11,7 +11,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from mm_orch.routing.decision import WORKFLOWS, RoutingDecision, as_request
+from mm_orch.routing.decision import WORKFLOWS, ChainStep, RoutingDecision, RoutingExplanation, as_request
 from mm_orch.schemas import UserRequest
 
 __all__ = ["RULES", "RouterV1", "Rule"]
@@ -250,4 +250,10 @@ class RouterV1:
             alternatives={w: round(p, 6) for w, p in probs.items()},
             router_version=self.version,
             reason=reason,
+            source="rules",
+            explanation=RoutingExplanation(
+                chain=[ChainStep(router=self.version, outcome="answered", detail=reason)],
+                probabilities={w: round(p, 4) for w, p in list(probs.items())[:3]},
+                rules=fired,
+            ),
         )

@@ -4,7 +4,8 @@ For each candidate workflow ``a`` the score is ``expected_quality(a) - lambda * 
 
 * ``expected_quality(a) = success_rate(a) * quality(a) * sum_w p(w | request) * credit(a, w)``: ``p`` comes
   from the trained RouterV2 model, ``credit(a, w)`` is how well ``a`` serves a request whose best workflow is
-  ``w`` (1 for ``a == w``; partial for variants of the search family, see :data:`CREDIT`; 0 across families);
+  ``w`` (1 for ``a == w``; partial between the search-backed workflows - the three search variants and
+  self-ask - see :data:`CREDIT`; 0 otherwise);
 * ``normalized_cost(a)`` comes from :class:`~mm_orch.routing.costs.CostTable` (trace statistics: latency,
   tokens, model loads), scaled so the most expensive workflow costs 1.
 
@@ -16,7 +17,7 @@ expected latency exceeds it (if none fits, the fastest one is chosen).
 from __future__ import annotations
 
 from mm_orch.routing.costs import CostTable
-from mm_orch.routing.decision import RoutingDecision, as_request, family_of
+from mm_orch.routing.decision import ChainStep, RoutingDecision, as_request
 from mm_orch.routing.router_v2 import RouterV2
 from mm_orch.schemas import UserRequest
 
@@ -43,9 +44,7 @@ def credit(chosen: str, best: str) -> float:
     """How well ``chosen`` serves a request whose best workflow is ``best`` (0..1)."""
     if chosen == best:
         return 1.0
-    if family_of(chosen) != family_of(best):
-        return 0.0
-    return CREDIT.get((chosen, best), 0.5)
+    return CREDIT.get((chosen, best), 0.0)
 
 
 class RouterV3:
@@ -100,15 +99,23 @@ class RouterV3:
     def route(self, request: UserRequest | str) -> RoutingDecision:
         """The candidate with the best quality-minus-cost score."""
         req = as_request(request)
-        probs = self.v2.probabilities(req)
+        probs, raw = self.v2.scored(req)
         scores, notes = self.scores(req, probs=probs)
         best, score = next(iter(scores.items()))
         conf = sum(p * credit(best, w) for w, p in probs.items())
         extra = f"; constraints: {', '.join(notes)}" if notes else ""
+        model_choice = next(iter(probs))
+        detail = f"score={score:.3f} (quality - {self.cost_lambda:g} x cost){extra}"
+        if model_choice != best:
+            detail += f"; the classifier's top was {model_choice!r}"
+        explanation = self.v2.explain(req, probs, raw)
         return RoutingDecision(
             workflow=best,
             confidence=round(min(max(conf, 0.0), 1.0), 6),
             alternatives={w: round(s, 6) for w, s in scores.items()},
             router_version=self.version,
-            reason=f"score={score:.3f} (quality - {self.cost_lambda:g} x cost){extra}",
+            reason=f"model {self.v2.model_version or 'in-memory'}: {detail}",
+            explanation=explanation.model_copy(
+                update={"chain": [ChainStep(router=self.version, outcome="answered", detail=detail)]}
+            ),
         )

