@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 
-from mm_orch.routing.dataset import DATA_DIR, load_requests, split_train_validation
+from mm_orch.routing.dataset import DATA_DIR, load_examples, load_requests, split_train_validation
 from mm_orch.routing.decision import WORKFLOWS
 from mm_orch.routing.features import FeaturizerConfig
 from mm_orch.routing.metrics import RouterMetrics, evaluate_predictions
@@ -88,6 +88,7 @@ def _knn(
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default=str(DATA_DIR), help="folder of train_*.jsonl files")
+    p.add_argument("--with-templates", action="store_true", help="also try adding data/router/bootstrap.jsonl")
     args = p.parse_args()
     examples = load_requests(args.data)
     train, val = split_train_validation(examples)
@@ -97,8 +98,8 @@ def main() -> None:
     from mm_orch.routing.embeddings import get_router_embedder
 
     embedder = get_router_embedder(emb_cfg.embedding or "minilm-l6")
-    e_train = embedder.encode([e.query for e in train])
-    e_val = embedder.encode([e.query for e in val])
+    e_train = embedder.encode_cached([e.query for e in train])
+    e_val = embedder.encode_cached([e.query for e in val])
     print(f"embedded {len(train) + len(val)} requests in {time.perf_counter() - t:.1f}s")
     dense = (e_train, e_val)
     candidates: list[tuple[str, Predict]] = [
@@ -107,16 +108,21 @@ def main() -> None:
         ("embedding kNN k=10", lambda: _knn(train, e_train, e_val)),
         ("embedding kNN k=3", lambda: _knn(train, e_train, e_val, k=3)),
     ]
-    for w in (1.0, 2.0, 3.0, 5.0):
+    for w in (0.5, 0.75, 1.0, 1.5, 2.0, 3.0):
         cfg = emb_cfg.model_copy(update={"embedding_weight": w})
         candidates.append((f"n-gram + embedding linear w={w:g}", lambda cfg=cfg: _linear(train, val, cfg, dense)))
-    for alpha in (1e-5, 3e-5):
-        cfg = emb_cfg.model_copy(update={"embedding_weight": 2.0})
+    for alpha in (3e-5, 3e-4):
+        cfg = emb_cfg.model_copy(update={"embedding_weight": 1.0})
         candidates.append(
-            (
-                f"n-gram + embedding linear w=2 a={alpha:g}",
-                lambda cfg=cfg, a=alpha: _linear(train, val, cfg, dense, a),
-            )
+            (f"n-gram + embedding linear w=1 a={alpha:g}", lambda cfg=cfg, a=alpha: _linear(train, val, cfg, dense, a))
+        )
+    if args.with_templates:
+        boot = [e for e in load_examples(DATA_DIR.parent / "bootstrap.jsonl")]
+        mixed = list(train) + boot
+        e_mixed = np.concatenate([e_train, embedder.encode_cached([e.query for e in boot])])
+        cfg = emb_cfg.model_copy(update={"embedding_weight": 1.0})
+        candidates.append(
+            ("+ 879 template requests, w=1", lambda cfg=cfg: _linear(mixed, val, cfg, (e_mixed, e_val)))
         )
     print(f"\n{'candidate':<40} {'famF1':>6} {'wfF1':>6} {'worst family recall':>26} {'ECE':>6} {'fit s':>6}")
     for name, predict in candidates:

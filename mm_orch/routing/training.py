@@ -41,7 +41,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_BOOTSTRAP_PATH = DATA_DIR
 #: Scale of the embedding block against the two l2-normalised n-gram blocks (chosen on the validation split
 #: with benchmarks/bench_router_models.py).
-DEFAULT_EMBEDDING_WEIGHT = 1.0
+DEFAULT_EMBEDDING_WEIGHT = 0.75
 
 
 def embedding_featurizer_config(

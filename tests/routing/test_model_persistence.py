@@ -23,14 +23,14 @@ from mm_orch.routing.persistence import (
     load_published,
     publish,
 )
-from mm_orch.routing.training import LabelledExample
+from mm_orch.routing.dataset import LabelledExample
 
 
 def test_fast_probabilities_equal_sklearn(
-    published_router: tuple[Path, RouterModel, ModelManifest], bootstrap_examples: list[LabelledExample]
+    published_router: tuple[Path, RouterModel, ModelManifest], validation_examples: list[LabelledExample]
 ) -> None:
     _, model, _ = published_router
-    sample = bootstrap_examples[:60]
+    sample = validation_examples[:60]
     batch = model.predict_proba([e.query for e in sample], [e.context for e in sample])
     for e, row in zip(sample, batch, strict=True):
         np.testing.assert_allclose(model.predict_proba_one(e.query, e.context), row, atol=1e-9)
@@ -42,7 +42,7 @@ def test_published_layout_and_manifest(published_router: tuple[Path, RouterModel
     on_disk = json.loads((root / manifest.version / MANIFEST_NAME).read_text())
     assert set(on_disk["labels"]) == set(WORKFLOWS)
     assert len(on_disk["files"][MODEL_NAME]) == 64
-    assert on_disk["metrics"]["heldout"]["n"] > 100
+    assert on_disk["metrics"]["validation"]["n"] > 400
     loaded, m2 = load_published(root)
     assert m2.version == manifest.version
     q, ctx = "Who taught the teacher of Alan Turing?", RequestContext(mode="chat")

@@ -10,14 +10,15 @@ from mm_orch.routing.model import RouterModel
 from mm_orch.routing.persistence import ModelManifest, current_version
 from mm_orch.routing.router_v1 import RouterV1
 from mm_orch.routing.router_v2 import RouterV2
-from mm_orch.routing.training import LabelledExample, evaluate_router
+from mm_orch.routing.dataset import LabelledExample
+from mm_orch.routing.training import evaluate_router
 
 
 def test_first_use_trains_publishes_then_reuses(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture, bootstrap_examples: list[LabelledExample]
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, validation_examples: list[LabelledExample]
 ) -> None:
     root = tmp_path / "models" / "router_v2"
-    seen = [e for e in bootstrap_examples if e.split == "train"][:40]
+    seen = validation_examples[:40]
     router = RouterV2(root, abstain_threshold=0.0)
     with caplog.at_level(logging.INFO):
         decisions = [router.route(e.to_request()) for e in seen]
@@ -59,9 +60,9 @@ def test_context_features_change_the_route(published_router: tuple[Path, RouterM
 
 
 def test_v2_beats_v1_on_held_out_split(
-    published_router: tuple[Path, RouterModel, ModelManifest], bootstrap_examples: list[LabelledExample]
+    published_router: tuple[Path, RouterModel, ModelManifest], validation_examples: list[LabelledExample]
 ) -> None:
-    test = [e for e in bootstrap_examples if e.split == "test"]
+    test = validation_examples
     assert len(test) >= 150
     v1 = evaluate_router(RouterV1(), test)
     v2 = evaluate_router(RouterV2(published_router[0], abstain_threshold=0.0), test)

@@ -12,7 +12,7 @@ from mm_orch.routing.model import RouterModel
 from mm_orch.routing.persistence import ModelManifest
 from mm_orch.routing.router_v2 import RouterV2
 from mm_orch.routing.router_v3 import RouterV3, credit
-from mm_orch.routing.training import LabelledExample
+from mm_orch.routing.dataset import LabelledExample
 from mm_orch.schemas import RequestConstraints, UserRequest
 
 
@@ -40,8 +40,8 @@ def test_latency_budget_excludes_slow_workflows(v3: RouterV3) -> None:
     assert none_fit.workflow == "search_qa_fast" and "fastest" in none_fit.reason
 
 
-def test_cost_falls_as_lambda_rises(v3: RouterV3, bootstrap_examples: list[LabelledExample]) -> None:
-    test = [e for e in bootstrap_examples if e.split == "test"][:120]
+def test_cost_falls_as_lambda_rises(v3: RouterV3, validation_examples: list[LabelledExample]) -> None:
+    test = validation_examples[:120]
     means = []
     for lam in (0.0, 0.5, 2.0):
         chosen = [next(iter(v3.scores(e.to_request(), cost_lambda=lam)[0])) for e in test]
