@@ -114,7 +114,10 @@ def main() -> None:
     for alpha in (3e-5, 3e-4):
         cfg = emb_cfg.model_copy(update={"embedding_weight": 1.0})
         candidates.append(
-            (f"n-gram + embedding linear w=1 a={alpha:g}", lambda cfg=cfg, a=alpha: _linear(train, val, cfg, dense, a))
+            (
+                f"n-gram + embedding linear w=1 a={alpha:g}",
+                lambda cfg=cfg, a=alpha: _linear(train, val, cfg, dense, a),
+            )
         )
     if args.with_templates:
         boot = [e for e in load_examples(DATA_DIR.parent / "bootstrap.jsonl")]

@@ -58,10 +58,15 @@ def _truthy(value: object) -> bool:
 
 
 def context_from_request(request: UserRequest) -> RequestContext:
-    """The router context of a live request (``context["has_collection"]``: the user has ingested documents)."""
+    """The router context of a live request (``context["has_collection"]``: the user has ingested documents).
+
+    Documents attached to the request are a collection for this request too: the curated data labels
+    ``has_collection`` only, so that is the feature the model has learnt."""
     return RequestContext(
         mode=request.mode,
-        has_collection=bool(request.collection) or _truthy(request.context.get("has_collection", False)),
+        has_collection=bool(request.collection)
+        or bool(request.documents)
+        or _truthy(request.context.get("has_collection", False)),
         has_documents=bool(request.documents),
         history_turns=len(request.history),
     )
@@ -76,7 +81,7 @@ def context_from_metadata(mode: str, metadata: Mapping[str, str] | None) -> Requ
         turns = 0
     return RequestContext(
         mode=mode or "default",
-        has_collection=_truthy(meta.get("has_collection")),
+        has_collection=_truthy(meta.get("has_collection")) or _truthy(meta.get("has_documents")),
         has_documents=_truthy(meta.get("has_documents")),
         history_turns=max(turns, 0),
     )

