@@ -26,7 +26,7 @@ from mm_orch.routing.decision import Router
 from mm_orch.routing.router_v1 import RouterV1
 from mm_orch.routing.router_v2 import RouterV2
 from mm_orch.routing.router_v3 import RouterV3, credit
-from mm_orch.routing.training import LabelledExample, evaluate_router, load_examples
+from mm_orch.routing.training import LabelledExample, evaluate_router, load_split
 from mm_orch.schemas import UserRequest
 
 LAMBDAS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0)
@@ -76,8 +76,7 @@ def main() -> None:
     p.add_argument("--model-path", default=None)
     p.add_argument("--repeats", type=int, default=5)
     args = p.parse_args()
-    examples = load_examples()
-    test = [e for e in examples if e.split == "test"]
+    _, test = load_split()
     with tempfile.TemporaryDirectory() as tmp:
         path = args.model_path or tmp
         t = time.perf_counter()
@@ -91,7 +90,7 @@ def main() -> None:
         routers: list[tuple[str, Router]] = [
             ("v1", RouterV1()), ("v2", v2), ("v2+abstain->v1", v2_abstain), ("v3", v3), ("chain v3>v2>v1", chain),
         ]  # fmt: skip
-        print(f"\nheld-out split: {len(test)} requests from templates never seen in training")
+        print(f"\nvalidation split: {len(test)} curated requests never trained on")
         print(f"{'router':<16} {'accuracy':>8} {'macroF1':>8} {'ECE':>6}")
         for name, r in routers:
             m = evaluate_router(r, test)

@@ -37,7 +37,7 @@ from mm_orch.routing.features import Featurizer, FeaturizerConfig, RequestContex
 from mm_orch.routing.metrics import RouterMetrics, evaluate_predictions
 from mm_orch.routing.model import RouterModel, fit_classifier
 from mm_orch.routing.persistence import load_published, publish
-from mm_orch.routing.training import DEFAULT_BOOTSTRAP_PATH, LabelledExample, evaluate_model, load_examples
+from mm_orch.routing.training import DEFAULT_BOOTSTRAP_PATH, LabelledExample, evaluate_model, load_split
 from router.labels import LabelRule, label_table
 
 __all__ = ["TRACE_COLUMNS", "TrainReport", "TrainSettings", "run_training"]
@@ -226,10 +226,9 @@ def run_training(settings: TrainSettings) -> TrainReport:
     )
     eval_examples = _examples(eval_t)
     x_eval_parts = [_csr(eval_t, featurizer.n_features)]
-    boot = load_examples(settings.bootstrap_path or DEFAULT_BOOTSTRAP_PATH)
-    curated = [e for e in boot if e.split == "test"]  # always evaluated: the fixed yardstick across versions
+    # The curated validation split is always evaluated: the fixed yardstick across versions.
+    b_train, curated = load_split(settings.bootstrap_path or DEFAULT_BOOTSTRAP_PATH)
     if settings.use_bootstrap:
-        b_train = [e for e in boot if e.split != "test"]
         x_parts.append(featurizer.transform([e.query for e in b_train], [e.context for e in b_train]))
         y = y + [e.workflow for e in b_train]
         w = np.concatenate([w, np.array([e.weight for e in b_train])])

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from mm_orch.routing.decision import WORKFLOWS
-from mm_orch.routing.training import DEFAULT_BOOTSTRAP_PATH, LabelledExample, load_examples
+from mm_orch.routing.training import DEFAULT_BOOTSTRAP_PATH, LabelledExample, load_split
 
 __all__ = ["OUTCOMES", "synthetic_traces", "write_parquet"]
 
@@ -30,9 +30,11 @@ def synthetic_traces(
 ) -> pa.Table:
     """``n`` trace rows (the columns training reads, plus ids, timestamp and ``truth``)."""
     rng = np.random.default_rng(seed)
-    pool = examples if examples is not None else load_examples(DEFAULT_BOOTSTRAP_PATH)
-    if split is not None:
-        pool = [e for e in pool if e.split == split]
+    if examples is not None:
+        pool = [e for e in examples if split is None or e.split == split]
+    else:
+        train, validation = load_split(DEFAULT_BOOTSTRAP_PATH)
+        pool = {"train": train, "validation": validation, "test": validation}.get(split or "", train + validation)
     pick = rng.integers(0, len(pool), n)
     kinds = rng.choice(list(OUTCOMES), size=n, p=list(OUTCOMES.values()))
     pre = rng.integers(0, len(_PREFIX), n)

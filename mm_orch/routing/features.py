@@ -43,7 +43,9 @@ class RequestContext:
     def tokens(self) -> str:
         """Context as word tokens appended to the question (word n-grams pick them up as features)."""
         parts = [f"ctxmode{self.mode}"]
-        if self.has_collection:
+        # Attached documents are a collection for this request: the curated data labels only
+        # ``has_collection``, so that is the token the model has learnt for both.
+        if self.has_collection or self.has_documents:
             parts.append("ctxcollection")
         if self.has_documents:
             parts.append("ctxdocs")
@@ -58,15 +60,10 @@ def _truthy(value: object) -> bool:
 
 
 def context_from_request(request: UserRequest) -> RequestContext:
-    """The router context of a live request (``context["has_collection"]``: the user has ingested documents).
-
-    Documents attached to the request are a collection for this request too: the curated data labels
-    ``has_collection`` only, so that is the feature the model has learnt."""
+    """The router context of a live request (``context["has_collection"]``: the user has ingested documents)."""
     return RequestContext(
         mode=request.mode,
-        has_collection=bool(request.collection)
-        or bool(request.documents)
-        or _truthy(request.context.get("has_collection", False)),
+        has_collection=bool(request.collection) or _truthy(request.context.get("has_collection", False)),
         has_documents=bool(request.documents),
         history_turns=len(request.history),
     )
@@ -81,7 +78,7 @@ def context_from_metadata(mode: str, metadata: Mapping[str, str] | None) -> Requ
         turns = 0
     return RequestContext(
         mode=mode or "default",
-        has_collection=_truthy(meta.get("has_collection")) or _truthy(meta.get("has_documents")),
+        has_collection=_truthy(meta.get("has_collection")),
         has_documents=_truthy(meta.get("has_documents")),
         history_turns=max(turns, 0),
     )

@@ -32,6 +32,8 @@ __all__ = [
     "evaluate_model",
     "evaluate_router",
     "load_examples",
+    "load_split",
+    "split_for_training",
     "train_bootstrap",
 ]
 
@@ -97,6 +99,13 @@ def split_for_training(examples: Sequence[LabelledExample]) -> tuple[list[Labell
     if marked:
         return [e for e in examples if e.split not in ("test", "validation")], marked
     return split_train_validation(examples)
+
+
+def load_split(
+    path: str | Path = DEFAULT_BOOTSTRAP_PATH,
+) -> tuple[list[LabelledExample], list[LabelledExample]]:
+    """(train, validation) of the training data at ``path``, split as first-use training splits it."""
+    return split_for_training(load_examples(path))
 
 
 def fit_examples(

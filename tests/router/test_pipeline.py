@@ -17,7 +17,7 @@ from mm_orch.routing.decision import WORKFLOWS
 from mm_orch.routing.features import RequestContext
 from mm_orch.routing.model import RouterModel, RouterTrainingError
 from mm_orch.routing.persistence import current_version, load_published
-from mm_orch.routing.training import evaluate_model, load_examples
+from mm_orch.routing.training import evaluate_model, load_split
 from router.pipeline import TrainSettings, run_training
 from router.synthetic import synthetic_traces, write_parquet
 from router.train import NOT_PUBLISHED_EXIT, main
@@ -37,7 +37,7 @@ def _biased_router_traces(directory: Path) -> list[WorkflowTrace]:
     lesson_pack and were happy. Every other request was routed right and scored well."""
     rng = random.Random(11)
     traces = []
-    for i, e in enumerate(e for e in load_examples() if e.split == "train"):
+    for i, e in enumerate(load_split()[0]):
         common = {"trace_id": f"t{i}", "request_id": f"r{i}", "timestamp": 1.7e9 + i, "question": e.query,
                   "mode": e.mode, "metadata": {"has_documents": str(e.has_documents).lower(),
                                                "has_collection": str(e.has_collection).lower(),
@@ -64,7 +64,7 @@ def test_learns_outcomes_not_imitation(ray_cluster: Any, tmp_path: Path) -> None
     assert report.rows_labelled < len(traces)  # the disliked runs are not labels
     model, manifest = load_published(tmp_path / "m")
     assert manifest.version == report.version == current_version(tmp_path / "m")
-    lessons = [e for e in load_examples() if e.split == "test" and e.workflow == "lesson_pack"]
+    lessons = [e for e in load_split()[1] if e.workflow == "lesson_pack"]
     learned = evaluate_model(model, lessons).accuracy
     # Imitating the old router (label = the workflow that ran) mostly keeps sending lessons to search_qa.
     imitation = RouterModel.fit([t.question for t in traces], [RequestContext() for _ in traces],
@@ -99,7 +99,7 @@ def test_publishes_only_if_at_least_as_good(ray_cluster: Any, parquet_traces: Pa
 def test_cli_reads_jsonl_and_tracer_parquet(
     ray_cluster: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    examples = [e for e in load_examples() if e.split == "train"][:300]
+    examples = load_split()[0][::6][:300]  # every family (the files are grouped by workflow)
     traces = [
         WorkflowTrace(trace_id=f"t{i}", request_id=f"r{i}", timestamp=1.7e9 + i, question=e.query,
                       workflow=e.workflow, workflow_forced=True, mode=e.mode,
