@@ -112,8 +112,14 @@ class IngressServer:
                 log.warning("tool %r failed to warm up: %s", name, exc)
 
     def __serve_build_asgi_app__(self) -> Any:
+        auth = self.args.auth
         return create_app(
-            self.backend, api_keys=self.args.auth.keys(), limits=self.args.limits, feedback=self.feedback
+            self.backend,
+            api_keys=auth.keys(),
+            api_keys_file=auth.api_keys_file,
+            open_paths=auth.open_paths,
+            limits=self.args.limits,
+            feedback=self.feedback,
         )
 
     def check_health(self) -> None:

@@ -27,6 +27,15 @@ class AuthConfig(_Args):
     api_keys_env: str = Field(
         default=DEFAULT_API_KEYS_ENV, description="Env var holding comma-separated accepted keys."
     )
+    api_keys_file: str | None = Field(
+        default=None,
+        description="File of accepted keys, one per line ('#' comments), re-read when it changes: rotate keys "
+        "without a restart. Set, it turns auth on even while empty (every request refused).",
+    )
+    open_paths: list[str] = Field(
+        default_factory=lambda: ["/healthz"],
+        description="Paths served without a key (liveness). Add '/readyz' for a load balancer that cannot send one.",
+    )
 
     def keys(self) -> list[str]:
         """Every accepted key: the configured ones plus those in ``$api_keys_env``."""
@@ -53,6 +62,12 @@ class LimitsConfig(_Args):
         default=None,
         ge=1,
         description="Requests a client may send at once before the rate applies (default rate/6).",
+    )
+    max_concurrent_per_client: int | None = Field(
+        default=None,
+        ge=1,
+        description="Requests one client (API key, else address) may have in flight per ingress replica; 429 "
+        "above. None: no limit.",
     )
 
 

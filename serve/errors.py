@@ -21,7 +21,15 @@ from mm_orch.exceptions import ModelUnavailableError, WorkflowNotFoundError
 from serve.openai_schemas import OpenAIError, OpenAIErrorBody
 from serve.schemas import ErrorResponse, FieldError
 
-__all__ = ["OPENAI_PREFIXES", "ApiError", "error_payload", "from_exception", "install_error_handlers", "is_openai"]
+__all__ = [
+    "OPENAI_PREFIXES",
+    "ApiError",
+    "error_payload",
+    "from_exception",
+    "from_http_exception",
+    "install_error_handlers",
+    "is_openai",
+]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +49,9 @@ _OPENAI_TYPES = {
 }
 # mm-orch codes whose OpenAI name differs.
 _OPENAI_CODES = {"unauthorized": "invalid_api_key", "workflow_not_found": "model_not_found"}
+# FastAPI's 400 for a body json.loads refused with something other than a JSONDecodeError: bytes that are not
+# UTF-8 (UnicodeDecodeError) or nesting deeper than the parser's recursion limit (RecursionError).
+_FASTAPI_BODY_ERROR = "There was an error parsing the body"
 # Ray Serve raises these (by name, to keep ray out of the import) when a deployment cannot take the request.
 _UNAVAILABLE = {"DeploymentUnavailableError", "BackPressureError", "ActorDiedError", "RayActorError"}
 
@@ -165,5 +176,33 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return _response(request, ApiError(exc.status_code, code, str(exc.detail)))
+        return _response(request, from_http_exception(request.method, request.url.path, exc))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Last resort (routes map their own failures): JSON, not Starlette's plain-text "Internal Server Error".
+        rid = str(getattr(request.state, "request_id", "") or "")
+        return _response(request, from_exception(exc, request_id=rid))
+
+
+def from_http_exception(method: str, path: str, exc: StarletteHTTPException) -> ApiError:
+    """Starlette's and FastAPI's own HTTP errors as ApiErrors whose messages say what to fix (405 keeps Allow)."""
+    headers = dict(exc.headers or {})
+    if exc.status_code == 404:
+        return ApiError(
+            404, "not_found", f"no route {path}; the routes are listed at /docs and /openapi.json", headers=headers
+        )
+    if exc.status_code == 405:
+        allowed = headers.get("Allow") or headers.get("allow") or "?"
+        return ApiError(
+            405, "method_not_allowed", f"{method} is not allowed on {path}; use {allowed}", headers=headers
+        )
+    if exc.status_code == 400 and exc.detail == _FASTAPI_BODY_ERROR:
+        return ApiError(
+            400,
+            "invalid_body",
+            "the request body could not be read as JSON: send UTF-8 encoded JSON (no other encoding, "
+            "nested at most a few hundred levels deep) with Content-Type: application/json",
+            headers=headers,
+        )
+    return ApiError(exc.status_code, "http_error", str(exc.detail), headers=headers)

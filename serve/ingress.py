@@ -3,11 +3,12 @@
 ``create_app(backend, ...)`` builds the ASGI app. Inside Serve the backend is the replica's orchestrator (see
 ``serve.app``); tests pass a fake backend and use FastAPI's TestClient, with no Ray at all.
 
-Routes (bearer API key when configured): POST /v1/answer (``?stream=true``: a typed event stream), POST
-/v1/route, GET /v1/workflows, GET /v1/stats, POST /v1/feedback, and the OpenAI-compatible POST
-/v1/chat/completions and GET /v1/models (serve.openai_routes). Always open: GET /healthz (liveness) and GET
-/readyz (readiness: the router and model deployments can serve). Errors are :class:`~serve.schemas.ErrorResponse`
-bodies, in OpenAI's shape on the OpenAI routes (serve.errors).
+Routes: POST /v1/answer (``?stream=true``: a typed event stream), POST /v1/route, GET /v1/workflows, GET
+/v1/stats, POST /v1/feedback, the OpenAI-compatible POST /v1/chat/completions and GET /v1/models
+(serve.openai_routes), GET /healthz (liveness) and GET /readyz (readiness: the router and model deployments can
+serve). With API keys configured every path but ``open_paths`` (default: /healthz) needs one, /docs, /redoc and
+/openapi.json included; serve.access checks it, and the rate and concurrency limits, before the body is read.
+Errors are :class:`~serve.schemas.ErrorResponse` bodies, in OpenAI's shape on the OpenAI routes (serve.errors).
 """
 
 from __future__ import annotations
@@ -15,23 +16,24 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Annotated, Any, Protocol
 
-from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from mm_orch.exceptions import WorkflowNotFoundError
 from mm_orch.observability.feedback import FeedbackRecord, FeedbackStore
 from mm_orch.routing import RoutingDecision
 from mm_orch.schemas import UserRequest, WorkflowResult
+from serve.access import AccessControl, scope_session
 from serve.auth import ApiKeyAuth, BodySizeLimit
 from serve.config import LimitsConfig
 from serve.errors import ApiError, from_exception, install_error_handlers
 from serve.middleware import RequestContextMiddleware
 from serve.openai_routes import openai_router
-from serve.ratelimit import RateLimiter
 from serve.schemas import (
     ErrorResponse,
     FeedbackRequest,
@@ -48,6 +50,8 @@ __all__ = ["ApiError", "IngressBackend", "create_app"]
 log = logging.getLogger(__name__)
 
 API_VERSION = "1"
+#: The bearer scheme in OpenAPI (the "Authorize" button of /docs); serve.access does the checking.
+BEARER = HTTPBearer(auto_error=False, description="Authorization: Bearer <api key> (when keys are configured)")
 
 
 class IngressBackend(Protocol):
@@ -70,6 +74,7 @@ class IngressBackend(Protocol):
 
 def _responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     text = {
+        400: "The body is not UTF-8 JSON, or is nested too deeply (the message says what to fix)",
         401: "Missing or invalid API key",
         404: "Unknown workflow (the body lists the registered ones)",
         413: "Request body too large",
@@ -88,12 +93,13 @@ def create_app(
     api_keys: list[str] | None = None,
     limits: LimitsConfig | None = None,
     feedback: FeedbackStore | None = None,
+    api_keys_file: str | None = None,
+    open_paths: Sequence[str] = ("/healthz",),
 ) -> FastAPI:
-    """The ingress ASGI app over ``backend``; ``api_keys`` empty or None disables auth (logged);
-    ``feedback`` stores POST /v1/feedback (None: that route answers 503)."""
+    """The ingress ASGI app over ``backend``; ``api_keys`` empty or None (and no ``api_keys_file``) disables auth
+    (logged); ``open_paths`` need no key; ``feedback`` stores POST /v1/feedback (None: that route answers 503)."""
     limits = limits or LimitsConfig()
-    auth = ApiKeyAuth(api_keys or [])
-    limiter = RateLimiter(limits.requests_per_minute, limits.burst) if limits.requests_per_minute else None
+    auth = ApiKeyAuth(api_keys or [], key_file=api_keys_file)
     counters: collections.Counter[str] = collections.Counter()
     app = FastAPI(
         title="mm-orch",
@@ -102,25 +108,12 @@ def create_app(
         "chat completions.",
     )
     app.add_middleware(BodySizeLimit, max_bytes=limits.max_body_bytes)
+    app.add_middleware(AccessControl, auth=auth, limits=limits, open_paths=open_paths)  # before any body byte
     app.add_middleware(RequestContextMiddleware, counters=counters)  # outermost: every response gets the id
     install_error_handlers(app)
 
-    def guard(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
-        problem = auth.check(authorization)
-        if problem is not None:
-            raise ApiError(401, "unauthorized", problem)
-        if limiter is not None:
-            key = authorization.partition(" ")[2].strip() if authorization and auth.enabled else None
-            client = request.client.host if request.client else None
-            wait = limiter.check(RateLimiter.client_key(key, client))
-            if wait is not None:
-                raise ApiError(
-                    429,
-                    "rate_limit_exceeded",
-                    f"more than {limits.requests_per_minute:g} requests per minute from this client "
-                    f"(limits.requests_per_minute); retry in {wait:.1f} s",
-                    headers={"Retry-After": str(max(1, round(wait + 0.5)))},
-                )
+    def guard(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None) -> None:
+        """Declares the bearer scheme in OpenAPI; AccessControl has checked the key and limits already."""
 
     def request_id(request: Request) -> str:
         return str(getattr(request.state, "request_id", "") or "")
@@ -155,7 +148,7 @@ def create_app(
         response_model=WorkflowResult,
         dependencies=authed,
         responses={
-            **_responses(401, 404, 413, 422, 429, 500, 503, 504),
+            **_responses(400, 401, 404, 413, 422, 429, 500, 503, 504),
             200: {
                 "content": {"text/event-stream": {}},
                 "description": "WorkflowResult; with ?stream=true Server-Sent Events: node_started, "
@@ -169,7 +162,7 @@ def create_app(
         request: Request,
         stream: Annotated[bool, Query(description="Stream typed events (text/event-stream).")] = False,
     ) -> Any:
-        req = with_request_id(check_query(req), request)
+        req = scope_session(with_request_id(check_query(req), request), getattr(request.state, "principal", None))
         run = StreamedRun(
             backend, req, timeout_s=limits.request_timeout_s, node_events=stream, stream_tokens=stream
         )
@@ -187,7 +180,7 @@ def create_app(
         "/v1/route",
         response_model=RoutingDecision,
         dependencies=authed,
-        responses=_responses(401, 404, 413, 422, 429),
+        responses=_responses(400, 401, 404, 413, 422, 429, 500, 503),
         summary="The routing decision only (nothing runs)",
     )
     async def route(req: UserRequest, request: Request) -> RoutingDecision:
@@ -198,14 +191,17 @@ def create_app(
                 request_id=req.request_id,
                 workflows=workflow_names(),
             )
-        return await backend.route(req)
+        try:
+            return await backend.route(req)
+        except Exception as exc:  # the router deployment failing is a JSON 503/500 like /v1/answer's
+            raise from_exception(exc, request_id=req.request_id) from exc
 
     @app.post(
         "/v1/feedback",
         response_model=FeedbackRecord,
         status_code=201,
         dependencies=authed,
-        responses=_responses(401, 413, 422, 429, 503),
+        responses=_responses(400, 401, 413, 422, 429, 503),
         summary="Rate a run (by trace id); stored durably for router retraining",
     )
     async def post_feedback(body: FeedbackRequest) -> FeedbackRecord:
@@ -235,9 +231,14 @@ def create_app(
     async def workflows() -> WorkflowsResponse:
         return WorkflowsResponse(workflows=backend.workflows())
 
-    @app.get("/v1/stats", response_model=StatsResponse, dependencies=authed, responses=_responses(401, 429))
-    async def stats() -> StatsResponse:
-        data = await backend.stats()
+    @app.get(
+        "/v1/stats", response_model=StatsResponse, dependencies=authed, responses=_responses(401, 429, 500, 503)
+    )
+    async def stats(request: Request) -> StatsResponse:
+        try:
+            data = await backend.stats()
+        except Exception as exc:  # a JSON 503/500 like /v1/answer's, not Starlette's plain-text 500
+            raise from_exception(exc, request_id=request_id(request)) from exc
         return StatsResponse(ingress={**dict(counters), "auth_enabled": auth.enabled}, **data)
 
     app.include_router(openai_router(backend, limits=limits, guard=guard, request_id=request_id))
@@ -255,7 +256,10 @@ def create_app(
     @app.get(
         "/readyz",
         response_model=ReadyResponse,
-        responses={503: {"model": ReadyResponse, "description": "Some deployment cannot serve"}},
+        responses={
+            503: {"model": ReadyResponse, "description": "Some deployment cannot serve"},
+            **_responses(401),
+        },
         summary="Readiness: the router and every model deployment can serve",
     )
     async def readyz() -> JSONResponse:

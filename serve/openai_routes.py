@@ -19,6 +19,7 @@ from fastapi.responses import StreamingResponse
 
 from mm_orch.models.call_context import ModelCallContext
 from mm_orch.schemas import ChatTurn, RequestConstraints, UserRequest, WorkflowResult
+from serve.access import scope_session
 from serve.config import LimitsConfig
 from serve.errors import ApiError
 from serve.openai_schemas import (
@@ -206,7 +207,7 @@ def openai_router(
     guard: Callable[..., Any],
     request_id: Callable[[Request], str],
 ) -> APIRouter:
-    """The OpenAI-compatible routes over ``backend``; ``guard`` is the auth + rate-limit dependency."""
+    """The OpenAI-compatible routes over ``backend``; ``guard`` declares the bearer scheme (serve.access checks the key and limits)."""
     router = APIRouter(dependencies=[Depends(guard)])
     started = int(time.time())
 
@@ -229,6 +230,7 @@ def openai_router(
         _unsupported(body)
         rid = request_id(request)
         req = to_user_request(body, request_id=rid, workflows=workflows(), max_query_chars=limits.max_query_chars)
+        req = scope_session(req, getattr(request.state, "principal", None))
         cid, created = f"chatcmpl-{rid}", int(time.time())
         run = StreamedRun(
             backend, req, overrides=_overrides(body), timeout_s=limits.request_timeout_s, stream_tokens=body.stream

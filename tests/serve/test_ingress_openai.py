@@ -263,6 +263,7 @@ def test_feedback_is_stored_durably_and_validated(tmp_path: Path) -> None:
 
 def test_readyz_is_503_until_every_deployment_is_ok_and_healthz_stays_up() -> None:
     _, ready = sdk()
+    ready.headers["Authorization"] = f"Bearer {KEY}"  # with keys configured, only /healthz is open
     assert ready.get("/readyz").json() == {
         "status": "ready",
         "deployments": {"ingress": "ok", "router": "ok", "llm": "ok"},
@@ -270,7 +271,7 @@ def test_readyz_is_503_until_every_deployment_is_ok_and_healthz_stays_up() -> No
     _, starting = sdk(
         ScriptedBackend(ready={"ingress": "ok", "llm": "no answer within 5.0 s (starting, or overloaded)"})
     )
-    r = starting.get("/readyz")
+    r = starting.get("/readyz", headers={"Authorization": f"Bearer {KEY}"})
     assert (
         r.status_code == 503
         and r.json()["status"] == "not_ready"
@@ -281,7 +282,7 @@ def test_readyz_is_503_until_every_deployment_is_ok_and_healthz_stays_up() -> No
 
 def test_openapi_documents_the_openai_routes() -> None:
     _, http = sdk()
-    spec = http.get("/openapi.json").json()
+    spec = http.get("/openapi.json", headers={"Authorization": f"Bearer {KEY}"}).json()
     chat = spec["paths"]["/v1/chat/completions"]["post"]["responses"]
     assert set(chat) >= {"200", "400", "401", "404", "413", "422", "429", "500", "503", "504"}
     assert chat["401"]["content"]["application/json"]["schema"]["$ref"].endswith("/OpenAIError")
