@@ -48,7 +48,7 @@ def test_completion_models_and_feedback_round_trip(client: openai.OpenAI, served
     assert stored.status_code == 201, stored.text
     records = read_feedback(served_app.traces / "feedback")
     assert [(r.trace_id, r.rating, r.source) for r in records] == [(ext["trace_id"], 1.0, "http")]
-    assert httpx.get(f"{served_app.base}/readyz", timeout=30).json()["status"] == "ready"
+    assert httpx.get(f"{served_app.base}/readyz", headers=served_app.auth, timeout=30).json()["status"] == "ready"
 
 
 def test_streaming_chat_sends_tokens_as_generated(client: openai.OpenAI) -> None:
