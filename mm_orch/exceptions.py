@@ -21,6 +21,7 @@ bad value, the allowed options where there are any, and how to fix it.
     │   ├── StateConflictError          two parallel branches wrote one key that has no merge rule
     │   ├── MergeError                  a key's merge rule could not combine two writes (names node and key)
     │   ├── StateMutationError          a step tried to mutate a value it read from the state
+    │   ├── StateValueError             a value cannot be stored in the state (it cannot be copied)
     │   ├── LoopLimitError              a loop ran past its declared max_iterations
     │   └── RunCancelledError           the run was cancelled (its task was cancelled) before it finished
     ├── ModelError                      the model layer failed
@@ -53,6 +54,7 @@ __all__ = [
     "RunCancelledError",
     "StateConflictError",
     "StateMutationError",
+    "StateValueError",
     "StepExecutionError",
     "StepNotFoundError",
     "StepOutputError",
@@ -180,6 +182,10 @@ class MergeError(ExecutionError):
 
 class StateMutationError(ExecutionError, TypeError):
     """A step tried to modify a value it read from the state; state values are read-only."""
+
+
+class StateValueError(ExecutionError, TypeError):
+    """A value cannot be stored in the state: it is neither plain data nor copyable (a lock, a generator)."""
 
 
 class LoopLimitError(ExecutionError):

@@ -2,9 +2,14 @@
 
 Values written to a :class:`State` are frozen on write: dicts become :class:`ReadOnlyDict`, lists become
 :class:`ReadOnlyList` (both still ``isinstance`` of ``dict`` / ``list``, compare equal to plain ones and
-serialise to JSON), sets become ``frozenset``. Immutable scalars pass through untouched, and values that are
-already frozen are not copied again, so handing state from step to step costs nothing. Any other object is
-deep-copied on write and on read, so no two steps ever share a mutable object through the state.
+serialise to JSON), sets become ``frozenset``, tuples stay tuples of frozen values. Immutable scalars pass
+through untouched, and values that are already frozen are not copied again, so handing state from step to
+step costs nothing.
+
+Any other object (a step's own class, a bytearray, ...) is deep-copied on write, and every read of a key whose
+value holds such an object anywhere — at the top or nested inside dicts, lists, tuples or sets — returns a
+fresh copy of it, so no two steps ever share a mutable object through the state. A value that cannot be
+copied (a lock, an open file, a generator) is refused with :class:`~mm_orch.exceptions.StateValueError`.
 
 A step that wants to modify a value copies it first: ``docs = dict(state["docs"])``.
 """
@@ -16,7 +21,7 @@ import enum
 from collections.abc import Iterator, Mapping
 from typing import Any, NoReturn
 
-from mm_orch.exceptions import StateMutationError
+from mm_orch.exceptions import StateMutationError, StateValueError
 
 __all__ = ["ReadOnlyDict", "ReadOnlyList", "State", "freeze", "thaw"]
 
@@ -128,26 +133,56 @@ def _rebuild_list(items: list[Any]) -> ReadOnlyList:
     return ReadOnlyList(items)
 
 
-def _is_frozen(value: Any) -> bool:
+def _freeze(value: Any) -> tuple[Any, bool]:
+    """``(frozen value, whether it holds a copied mutable object somewhere)``."""
     cls = type(value)
-    return cls is ReadOnlyDict or cls is ReadOnlyList or isinstance(value, _IMMUTABLE_SCALARS)
+    if cls is str or cls is int or cls is float or cls is bool or value is None:  # hot path
+        return value, False
+    if cls is ReadOnlyDict or cls is ReadOnlyList:  # frozen by us, but it may hold copied objects
+        return value, any(_freeze(v)[1] for v in (value.values() if cls is ReadOnlyDict else value))
+    if isinstance(value, dict):
+        items, opaque = {}, False
+        for k, v in value.items():
+            items[k], nested = _freeze(v)
+            opaque = opaque or nested
+        return ReadOnlyDict(items), opaque
+    if isinstance(value, list | tuple | set | frozenset) and not hasattr(value, "_fields"):
+        parts = [_freeze(v) for v in value]
+        opaque = any(p[1] for p in parts)
+        frozen = [p[0] for p in parts]
+        if isinstance(value, list):
+            return ReadOnlyList(frozen), opaque
+        if isinstance(value, tuple):
+            return tuple(frozen), opaque
+        return frozenset(frozen), opaque
+    if isinstance(value, _IMMUTABLE_SCALARS):
+        return value, False
+    try:
+        return copy.deepcopy(value), True
+    except Exception as exc:
+        raise StateValueError(
+            f"a {cls.__name__} cannot be stored in the state: it cannot be copied ({type(exc).__name__}: {exc}), "
+            f"and steps must not share mutable objects. Store plain data (dicts, lists, strings, numbers), or "
+            f"hand the object to steps through the runtime instead."
+        ) from exc
 
 
 def freeze(value: Any) -> Any:
     """Return a read-only equivalent of ``value`` that shares no mutable object with it."""
+    return _freeze(value)[0]
+
+
+def _fresh(value: Any) -> Any:
+    """A copy of a frozen value that holds copied objects: containers rebuilt, the objects copied again."""
     cls = type(value)
-    if cls is str or cls is int or cls is float or cls is bool or value is None:  # hot path
-        return value
-    if cls is ReadOnlyDict or cls is ReadOnlyList:
-        return value
-    if isinstance(value, dict):
-        return ReadOnlyDict({k: freeze(v) for k, v in value.items()})
-    if isinstance(value, list):
-        return ReadOnlyList([freeze(v) for v in value])
-    if isinstance(value, tuple) and not hasattr(value, "_fields"):
-        return tuple(freeze(v) for v in value)
-    if isinstance(value, set):
-        return frozenset(value)
+    if cls is ReadOnlyDict:
+        return ReadOnlyDict({k: _fresh(v) for k, v in value.items()})
+    if cls is ReadOnlyList:
+        return ReadOnlyList([_fresh(v) for v in value])
+    if cls is tuple:
+        return tuple(_fresh(v) for v in value)
+    if cls is frozenset:
+        return frozenset(_fresh(v) for v in value)
     if isinstance(value, _IMMUTABLE_SCALARS):
         return value
     return copy.deepcopy(value)
@@ -186,9 +221,11 @@ class State(Mapping[str, Any]):
         for key, value in updates.items():
             if type(key) is not str:
                 raise TypeError(f"state keys must be strings, got {key!r} ({type(key).__name__})")
-            frozen = freeze(value)
+            try:
+                frozen, is_opaque = _freeze(value)
+            except StateValueError as exc:
+                raise StateValueError(f"state key {key!r}: {exc}") from exc.__cause__
             data[key] = frozen
-            is_opaque = not (_is_frozen(frozen) or isinstance(frozen, tuple))
             if is_opaque != (key in opaque):
                 changed = set(opaque) if changed is None else changed
                 changed.add(key) if is_opaque else changed.discard(key)
@@ -202,7 +239,7 @@ class State(Mapping[str, Any]):
             available = ", ".join(sorted(self._data)) or "(empty)"
             raise KeyError(f"{key!r} is not in the state; available keys: {available}") from None
         if key in self._opaque:
-            return copy.deepcopy(value)
+            return _fresh(value)
         return value
 
     def get(self, key: str, default: Any = None) -> Any:
