@@ -69,10 +69,10 @@ def _orchestrator(args: argparse.Namespace) -> Any:
         if not args.trace:
             return get_orchestrator()
         from mm_orch.observability import Tracer, TracerConfig
-        from mm_orch.orchestration.phase_b_orchestrator import _resolve_tracer_paths
+        from mm_orch.orchestration.phase_b_orchestrator import resolve_tracer_paths
 
         tracer_config = config.tracer if config is not None else TracerConfig()
-        tracer = Tracer.from_config(_resolve_tracer_paths(tracer_config.model_copy(update={"enabled": True})))
+        tracer = Tracer.from_config(resolve_tracer_paths(tracer_config.model_copy(update={"enabled": True})))
         return Orchestrator(tracer=tracer)
     from mm_orch.orchestration.phase_b_orchestrator import PhaseBOrchestrator
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mm_orch.configuration import SystemConfig, load_system_config
-from mm_orch.exceptions import ExecutionError, WorkflowNotFoundError, format_options
+from mm_orch.exceptions import ExecutionError
 from mm_orch.orchestration.request_mapping import (
     as_user_request,
     initial_state,
@@ -25,6 +25,7 @@ from mm_orch.orchestration.request_mapping import (
 from mm_orch.orchestration.runtime import Runtime
 from mm_orch.orchestration.statistics import RunStatistics
 from mm_orch.orchestration.trace_builder import build_trace
+from mm_orch.orchestration.workflow_choice import phase_a_pipeline_for, stand_in_for
 from mm_orch.pipelines import PIPELINES, PipelineRunner
 from mm_orch.registries.step_registry import StepRegistry
 from mm_orch.schemas import UserRequest, WorkflowResult
@@ -83,27 +84,17 @@ class Orchestrator:
         return list(self.config.workflows)
 
     def choose_workflow(self, request: UserRequest) -> str:
-        """The pipeline for ``request``: the forced one, else the rules router's choice mapped onto Phase A's."""
+        """The pipeline for ``request``: the forced one, else the rules router's choice mapped onto Phase A's
+        (the rule of :mod:`mm_orch.orchestration.workflow_choice`)."""
         if request.workflow is not None:
             return self._pipeline_name(request.workflow)
         from mm_orch.routing.router_v1 import RouterV1
 
         routed = RouterV1().route(request).workflow
-        if routed in self.config.workflows:
-            return routed
-        if routed.startswith("search_qa") and "search_qa" in self.config.workflows:
-            return "search_qa"
-        return self.config.default_workflow
+        return stand_in_for(routed, self.config.workflows) or self.config.default_workflow
 
     def _pipeline_name(self, name: str) -> str:
-        if name in self.config.workflows:
-            return name
-        if name.startswith("search_qa") and "search_qa" in self.config.workflows:
-            return "search_qa"  # Phase B variants of search_qa fall back to the Phase A pipeline
-        raise WorkflowNotFoundError(
-            f"workflow {name!r} is not a Phase A pipeline enabled in config/system.yaml; enabled: "
-            f"{format_options(self.config.workflows)}"
-        )
+        return phase_a_pipeline_for(name, self.config.workflows)
 
     def process_request(self, request: UserRequest | str | dict[str, Any]) -> WorkflowResult:
         """Run the pipeline the request asks for (or the router picks) and return its result."""
@@ -120,7 +111,20 @@ class Orchestrator:
         req = UserRequest(query=question, workflow=name)
         return self._run(self._pipeline_name(name), req, extra=inputs)
 
-    def _run(self, name: str, req: UserRequest, extra: dict[str, Any] | None = None) -> WorkflowResult:
+    def run_pipeline(
+        self, name: str, request: UserRequest, *, trace_metadata: dict[str, Any] | None = None
+    ) -> WorkflowResult:
+        """Run the Phase A pipeline ``name`` for ``request`` as it is (nothing is routed); ``trace_metadata`` is
+        added to the trace's metadata (the Phase B fallback records why it ran)."""
+        return self._run(self._pipeline_name(name), request, trace_extra=trace_metadata)
+
+    def _run(
+        self,
+        name: str,
+        req: UserRequest,
+        extra: dict[str, Any] | None = None,
+        trace_extra: dict[str, Any] | None = None,
+    ) -> WorkflowResult:
         t0, started = time.perf_counter(), time.time()
         state = {**initial_state(req, self.runtime), **(extra or {})}
         runner = PipelineRunner(name, self.step_registry, self.runtime, state)
@@ -129,11 +133,11 @@ class Orchestrator:
         except Exception as exc:
             latency_ms = (time.perf_counter() - t0) * 1000.0
             self.statistics.record(name, success=False, latency_ms=latency_ms, phase="a")
-            self._trace(name, req, runner, started, latency_ms, exc)
+            self._trace(name, req, runner, started, latency_ms, exc, trace_extra)
             raise
         latency_ms = (time.perf_counter() - t0) * 1000.0
         self.statistics.record(name, success=True, latency_ms=latency_ms, phase="a")
-        self._trace(name, req, runner, started, latency_ms, None)
+        self._trace(name, req, runner, started, latency_ms, None, trace_extra)
         metadata = {
             "using_phase_b": False,
             "phase": "a",
@@ -153,6 +157,7 @@ class Orchestrator:
         started: float,
         latency_ms: float,
         error: BaseException | None,
+        trace_extra: dict[str, Any] | None = None,
     ) -> None:
         if self.tracer is None or not self.tracer.sampled():
             return
@@ -164,7 +169,7 @@ class Orchestrator:
             "phase": "a",
             "router_version": PHASE_A_ROUTER,
             "workflow_forced": req.workflow is not None,
-            "metadata": trace_metadata(req),
+            "metadata": {**trace_metadata(req), **(trace_extra or {})},
         }
         self.tracer.write(
             build_trace(

@@ -59,9 +59,9 @@ class OrchestratorBackend:
         self.info_handles = dict(info_handles or {})
         self.replica = dict(replica or {})
         self.readiness_timeout_s = readiness_timeout_s
-        executor = orchestrator.executor
-        if executor is not None and not any(isinstance(h, NodeEventHook) for h in executor.hooks):
-            executor.hooks = (*executor.hooks, NodeEventHook())  # node events for /v1/answer?stream=true
+        orchestrator.warm_up()  # the replica builds steps, workflows and executor at start, not on a request
+        if not any(isinstance(h, NodeEventHook) for h in orchestrator.hooks):
+            orchestrator.add_hook(NodeEventHook())  # node events for /v1/answer?stream=true
 
     async def answer(self, request: UserRequest) -> WorkflowResult:
         # The orchestrator awaits the Router deployment (HandleRouter.aroute) and keeps Phase A (the rollback
