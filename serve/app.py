@@ -8,6 +8,7 @@ build it with ``import_path: serve.app:build_app`` and an ``args:`` block (:clas
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +99,11 @@ class IngressServer:
         )
         self.feedback = _feedback_store(self.args)
         if self.args.warm_up:
-            self._warm_tools(runtime)
+            # Serve builds the replica on its event loop thread, where blocking handle calls are refused
+            # (serve.runtime._wait); the tools' warm-up embeds the corpus through the embedder deployment, so it
+            # runs on a worker thread and the constructor waits for it (the replica is not ready before).
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="warm-tools") as pool:
+                pool.submit(self._warm_tools, runtime).result()
 
     @staticmethod
     def _warm_tools(runtime: Any) -> None:

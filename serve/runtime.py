@@ -155,9 +155,19 @@ class HandleEmbedder:
 
     def __init__(self, name: str, handle: Any, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
         self.name = name
-        self.model_name = name  # what tools key their vector caches by
         self.handle = handle
         self.timeout_s = timeout_s
+        self._model_id: str | None = None
+
+    @property
+    def model_id(self) -> str:
+        """What tools key cached vectors by: the model the deployment serves, named as in-process
+        (``models:<configured name>``, :class:`mm_orch.orchestration.wiring._LazyEmbedder`), so a cluster reuses
+        the corpus vectors a local run built, and two models behind the same deployment name never share them."""
+        if self._model_id is None:
+            info = _wait(self.handle.info.remote(), "info", self.timeout_s)
+            self._model_id = f"models:{info['model']}"
+        return self._model_id
 
     async def aembed(self, texts: list[str]) -> np.ndarray:
         return np.asarray(await self.handle.embed.remote(list(texts)), dtype=np.float32)

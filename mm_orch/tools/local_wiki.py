@@ -276,6 +276,12 @@ class LocalWikiSearch:
         index.save(directory, extra_meta={"corpus_sha256": corpus.sha256})
         return index
 
+    def _embedding_dimension(self) -> int:
+        """The embedder's vector length, probed with one text: a cache keyed by a model's name alone cannot tell
+        two models that share a name (a test double called like the real one) apart, their widths can."""
+        assert self.embedder is not None
+        return int(np.asarray(self.embedder.embed(["dimension probe"]), dtype=np.float32).reshape(1, -1).shape[1])
+
     def _load_or_build_vectors(self, corpus: WikiCorpus) -> np.ndarray:
         assert self.embedder is not None
         model = sha256_hex(embedder_id(self.embedder))[:12]
@@ -283,7 +289,12 @@ class LocalWikiSearch:
         if file.is_file():
             try:
                 vectors = np.load(file, allow_pickle=False)
-                if vectors.ndim == 2 and vectors.shape[0] == len(corpus) and vectors.dtype == np.float32:
+                if (
+                    vectors.ndim == 2
+                    and vectors.shape[0] == len(corpus)
+                    and vectors.dtype == np.float32
+                    and vectors.shape[1] == self._embedding_dimension()
+                ):
                     return vectors
                 log.warning("Cached vectors %s have shape %s; rebuilding", file, vectors.shape)
             except (OSError, ValueError) as err:

@@ -85,6 +85,8 @@ def test_sync_methods_work_in_worker_threads_and_refuse_the_event_loop(manager: 
     thread.join(10)
     assert out["text"] == "Paris is the capital of France [1]." and out["chat"] == "echo: user: hi"
     assert out["vec"].shape == (2, 32) and out["vec"].dtype == np.float32
+    # cached corpus vectors are keyed by the served model, named as in-process (not by the deployment alias)
+    assert emb.model_id == "models:emb"
 
     async def on_loop() -> None:
         gen.generate("France")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -177,7 +178,21 @@ def test_hybrid_with_real_embedder_finds_paraphrase(tiny_corpus: Path, tmp_path:
         SearchConfig(corpus_path=tiny_corpus, cache_dir=tmp_path, hybrid=True, show_progress=False),
         embedder=minilm,  # type: ignore[arg-type]
     ).warm_up()
-    assert minilm.calls == calls  # type: ignore[attr-defined]  # vectors came from the .npy cache
+    assert minilm.calls == calls + 1  # type: ignore[attr-defined]  # one dimension probe; vectors from the .npy
+
+
+def test_cached_vectors_of_another_width_are_rebuilt_even_under_the_same_model_name(
+    tiny_corpus: Path, tmp_path: Path, hashing_embedder_cls: Any
+) -> None:
+    config = SearchConfig(corpus_path=tiny_corpus, cache_dir=tmp_path, hybrid=True, show_progress=False)
+    narrow = hashing_embedder_cls(dim=32, name="embedder")
+    LocalWikiSearch(config, embedder=narrow).warm_up()
+    wide = hashing_embedder_cls(dim=384, name="embedder")  # a different model answering to the same name
+    search = LocalWikiSearch(config, embedder=wide)
+    assert search.search("molten rock eruption", k=1)[0].title == "Lava"
+    assert sum(len(texts) for texts in wide.calls) > 7  # the corpus was embedded again, not loaded
+    (cached,) = (tmp_path / "wiki_search").glob("vectors-*.npy")
+    assert np.load(cached, allow_pickle=False).shape == (7, 384)
 
 
 def test_snippets_are_query_biased_and_keep_the_answer_sentence() -> None:
