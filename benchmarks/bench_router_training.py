@@ -64,7 +64,12 @@ def main() -> None:
         ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
         print(f"ray.init: {time.perf_counter() - t:.1f}s (not timed)")
         report = run_training(
-            TrainSettings(traces=str(Path(tmp) / "traces"), output=str(Path(tmp) / "models"), progress=False)
+            TrainSettings(
+                traces=str(Path(tmp) / "traces"),
+                output=str(Path(tmp) / "models"),
+                featurizer=FeaturizerConfig(),  # n-grams in both contenders, like for like with the baseline
+                progress=False,
+            )
         )
         ray_s = report.seconds["total"]
         ray.shutdown()

@@ -7,7 +7,8 @@ Stages (each Ray Data stage shows its own progress bar; a tqdm bar tracks the st
    (stages 1-3 stream together: Ray fuses them into one task per block)
 2. label     ``map_batches``: outcome labels (:mod:`router.labels`), unlabelled rows dropped, content key;
 3. featurize ``map_batches``: the stateless hashing featurizer, rows as ``indices``/``values`` list columns
-             (Ray blocks cannot hold scipy sparse matrices);
+             (Ray blocks cannot hold scipy sparse matrices); the sentence-embedding block, when the featurizer
+             has one, is appended in the driver after deduplication, through the on-disk embedding cache;
 4. collect   blocks -> one Arrow table; duplicates (same question, context and label) dropped by key;
 5. fit       CSR matrix re-assembled from the list columns; calibrated linear model (+ bootstrap train split);
 6. evaluate  the new and the published model on held-out trace rows (every 10th content key) plus the curated
@@ -37,10 +38,17 @@ from mm_orch.routing.features import Featurizer, FeaturizerConfig, RequestContex
 from mm_orch.routing.metrics import RouterMetrics, evaluate_predictions
 from mm_orch.routing.model import RouterModel, fit_classifier
 from mm_orch.routing.persistence import load_published, publish
-from mm_orch.routing.training import DEFAULT_BOOTSTRAP_PATH, LabelledExample, evaluate_model, load_split
+from mm_orch.routing.training import (
+    DEFAULT_BOOTSTRAP_PATH,
+    LabelledExample,
+    dense_block,
+    embedding_featurizer_config,
+    evaluate_model,
+    load_split,
+)
 from router.labels import LabelRule, label_table
 
-__all__ = ["TRACE_COLUMNS", "TrainReport", "TrainSettings", "run_training"]
+__all__ = ["TRACE_COLUMNS", "TrainReport", "TrainSettings", "resolve_featurizer", "run_training"]
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +81,11 @@ class TrainSettings(BaseModel):
     use_bootstrap: bool = Field(default=True, description="Mix the bootstrap dataset into training and eval.")
     force: bool = Field(default=False, description="Publish even if the new model is worse.")
     label_rule: LabelRule = Field(default_factory=LabelRule, description="Outcome-labelling thresholds.")
-    featurizer: FeaturizerConfig = Field(default_factory=FeaturizerConfig, description="Feature hashing.")
+    featurizer: FeaturizerConfig | None = Field(
+        default=None,
+        description="Features of the new model. None: the published router's (a retrain competes with the model "
+        "it would replace on equal terms), else the n-gram + sentence-embedding features first-use training fits.",
+    )
     batch_size: int = Field(default=8192, gt=0, description="Rows per map_batches call.")
     eval_every: int = Field(default=10, ge=2, description="Every N-th content key is held out for evaluation.")
     max_curated_drop: float = Field(
@@ -130,7 +142,7 @@ def _contexts(table: pa.Table) -> list[RequestContext]:
 def featurize_batch(batch: pa.Table, featurizer_json: str) -> pa.Table:
     """Ray Data stage: labelled rows -> + ``indices``/``values`` list columns of the hashed features."""
     featurizer = Featurizer(FeaturizerConfig.model_validate_json(featurizer_json))
-    m = featurizer.transform(batch["query"].to_pylist(), _contexts(batch)).astype(np.float32)
+    m = featurizer.transform_hashed(batch["query"].to_pylist(), _contexts(batch)).astype(np.float32)
     offsets = pa.array(m.indptr.astype(np.int32))
     indices = pa.ListArray.from_arrays(offsets, pa.array(m.indices.astype(np.int32)))
     values = pa.ListArray.from_arrays(offsets, pa.array(m.data))
@@ -145,6 +157,37 @@ def _csr(table: pa.Table, n_features: int) -> sp.csr_matrix:
     cols = ind.flatten().to_numpy().astype(np.int32)
     data = val.flatten().to_numpy().astype(np.float64)
     return sp.csr_matrix((data, cols, indptr), shape=(table.num_rows, n_features))
+
+
+def _features(featurizer: Featurizer, table: pa.Table) -> sp.csr_matrix:
+    """Deduplicated rows -> the full feature matrix: the workers' hashed blocks plus the embedding block."""
+    hashed = _csr(table, featurizer.config.hashed_features)
+    if not featurizer.uses_embedding:
+        return hashed
+    return featurizer.with_dense(hashed, dense_block(featurizer.config, table["query"].to_pylist()))
+
+
+def _curated_features(featurizer: Featurizer, examples: list[LabelledExample]) -> sp.csr_matrix:
+    queries = [e.query for e in examples]
+    return featurizer.transform(queries, [e.context for e in examples], dense_block(featurizer.config, queries))
+
+
+def _published(output: str) -> tuple[RouterModel | None, str | None]:
+    try:
+        current, manifest = load_published(output)
+    except ModelLoadError as exc:
+        logger.info("no usable published router to compare against (%s)", exc)
+        return None, None
+    return current, manifest.version
+
+
+def resolve_featurizer(settings: TrainSettings, current: RouterModel | None) -> FeaturizerConfig:
+    """The new model's features: as configured, else the published model's, else first-use training's."""
+    if settings.featurizer is not None:
+        return settings.featurizer
+    if current is not None:
+        return current.featurizer.config
+    return embedding_featurizer_config()
 
 
 def _examples(table: pa.Table) -> list[LabelledExample]:
@@ -196,46 +239,44 @@ def run_training(settings: TrainSettings) -> TrainReport:
         return time.perf_counter()
 
     t = t0 = time.perf_counter()
+    current, current_version = _published(settings.output)
+    featurizer = Featurizer(resolve_featurizer(settings, current))
+    featurizer_json = featurizer.config.model_dump_json()
     ds, rows_read = _read(ray.data, Path(settings.traces).resolve())
     labelled = ds.map_batches(
         label_batch, batch_format="pyarrow", batch_size=settings.batch_size,
         fn_kwargs={"rule_json": settings.label_rule.model_dump_json()},
     ).map_batches(
         featurize_batch, batch_format="pyarrow", batch_size=settings.batch_size,
-        fn_kwargs={"featurizer_json": settings.featurizer.model_dump_json()},
+        fn_kwargs={"featurizer_json": featurizer_json},
     )  # fmt: skip
     blocks = [b for b in ray.get(labelled.to_arrow_refs()) if b.num_rows]
-    table = (
-        pa.concat_tables(blocks)
-        if blocks
-        else featurize_batch(_LABELLED.empty_table(), settings.featurizer.model_dump_json())
-    )
+    table = pa.concat_tables(blocks) if blocks else featurize_batch(_LABELLED.empty_table(), featurizer_json)
     rows_labelled = table.num_rows
     keys = table["key"].to_numpy()
     _, first = np.unique(keys, return_index=True)
     table = table.take(pa.array(np.sort(first)))
     t = mark("read+label+featurize", t)
 
-    featurizer = Featurizer(settings.featurizer)
     held = (table["key"].to_numpy() % settings.eval_every) == 0
     train_t, eval_t = table.filter(pa.array(~held)), table.filter(pa.array(held))
     x_parts, y, w = (
-        [_csr(train_t, featurizer.n_features)],
+        [_features(featurizer, train_t)],
         train_t["workflow"].to_pylist(),
         train_t["weight"].to_numpy(),
     )
     eval_examples = _examples(eval_t)
-    x_eval_parts = [_csr(eval_t, featurizer.n_features)]
+    x_eval_parts = [_features(featurizer, eval_t)]
     # The curated validation split is always evaluated: the fixed yardstick across versions.
     b_train, curated = load_split(settings.bootstrap_path or DEFAULT_BOOTSTRAP_PATH)
     if settings.use_bootstrap:
-        x_parts.append(featurizer.transform([e.query for e in b_train], [e.context for e in b_train]))
+        x_parts.append(_curated_features(featurizer, b_train))
         y = y + [e.workflow for e in b_train]
         w = np.concatenate([w, np.array([e.weight for e in b_train])])
-    x_eval_parts.append(featurizer.transform([e.query for e in curated], [e.context for e in curated]))
+    x_eval_parts.append(_curated_features(featurizer, curated))
     eval_examples += curated
     x = sp.vstack(x_parts, format="csr")
-    model = RouterModel(fit_classifier(x, y, sample_weight=w), settings.featurizer)
+    model = RouterModel(fit_classifier(x, y, sample_weight=w), featurizer.config)
     t = mark("fit", t)
 
     x_eval = sp.vstack(x_eval_parts, format="csr")
@@ -248,13 +289,10 @@ def run_training(settings: TrainSettings) -> TrainReport:
         labels,
     )
     new_curated = evaluate_model(model, curated) if curated else None
-    current_metrics, current_curated, current_version = None, None, None
-    try:
-        current, manifest = load_published(settings.output)
-        current_metrics, current_version = evaluate_model(current, eval_examples), manifest.version
+    current_metrics, current_curated = None, None
+    if current is not None:
+        current_metrics = evaluate_model(current, eval_examples)
         current_curated = evaluate_model(current, curated) if curated else None
-    except ModelLoadError as exc:
-        logger.info("no usable published router to compare against (%s)", exc)
     t = mark("evaluate", t)
 
     better = current_metrics is None or new_metrics.macro_f1 >= current_metrics.macro_f1
