@@ -26,10 +26,10 @@ def test_public_api_is_pinned() -> None:
     assert sorted(models.__all__) == sorted(
         [
             "CACHE_DIR_ENV", "CONFIG_ENV", "BaseEmbedder", "BaseGenerator", "ChatMessage", "ContextLengthError",
-            "DefaultsConfig", "FakeEmbedder", "FakeGenerator", "GenerationParams", "GenerationResult",
+            "DefaultsConfig", "FakeEmbedder", "FakeGenerator", "GGUFPart", "GenerationParams", "GenerationResult",
             "HubSource", "LoadRecord", "LoadedModel", "ModelManager",
             "ModelMetadata", "ModelOutputError", "ModelRequestError", "ModelSource", "ModelsConfig",
-            "PackageDirSource", "PackageGGUFSource", "PathSource", "embedded_defaults", "fake_metadata", "get_model_manager",
+            "PackageDirSource", "PackageGGUFPartsSource", "PackageGGUFSource", "PathSource", "embedded_defaults", "fake_metadata", "get_model_manager",
             "load_models_config", "resolve_cache_dir", "set_model_manager", "summarize_messages",
         ]
     )  # fmt: skip
