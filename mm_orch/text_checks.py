@@ -8,10 +8,11 @@ naming the field and the fix, and refuse control characters in identifiers, whic
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["check_identifier", "check_text", "check_tree"]
+__all__ = ["check_finite", "check_identifier", "check_text", "check_tree"]
 
 _SURROGATES = range(0xD800, 0xE000)
 
@@ -67,5 +68,21 @@ def check_tree(value: Any, field: str) -> Any:
                     check_text(key, f"a key of {where}")
                 stack.append((inner, f"{where}.{name}"))
         elif isinstance(item, Sequence) and not isinstance(item, bytes | bytearray):
+            stack.extend((inner, f"{where}[{i}]") for i, inner in enumerate(item))
+    return value
+
+
+def check_finite(value: Any, field: str) -> Any:
+    """``value`` unchanged, or ValueError naming the first NaN or infinite number in it (at any depth)."""
+    stack: list[tuple[Any, str]] = [(value, field)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            raise ValueError(
+                f"{where} is {item!r}, which standard JSON cannot carry; send a finite number, a string or null"
+            )
+        if isinstance(item, Mapping):
+            stack.extend((inner, f"{where}.{_printable(str(key))}") for key, inner in item.items())
+        elif isinstance(item, Sequence) and not isinstance(item, str | bytes | bytearray):
             stack.extend((inner, f"{where}[{i}]") for i, inner in enumerate(item))
     return value

@@ -15,12 +15,19 @@ import re
 import time
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 from starlette.datastructures import MutableHeaders
 
 from mm_orch.observability import metrics
 
-__all__ = ["REQUEST_ID_HEADER", "RequestContextMiddleware", "request_outcome", "valid_request_id"]
+__all__ = [
+    "REQUEST_ID_HEADER",
+    "RequestContextMiddleware",
+    "header_request_id",
+    "request_outcome",
+    "valid_request_id",
+]
 
 REQUEST_ID_HEADER = "x-request-id"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
@@ -59,6 +66,13 @@ def valid_request_id(value: str) -> bool:
     return bool(_REQUEST_ID.match(value))
 
 
+def header_request_id(value: str) -> str:
+    """``value`` as it can stand in the ``X-Request-Id`` response header: unchanged when it is a valid header id,
+    else percent-encoded as UTF-8 (a body's ``request_id`` may hold any printable text, and header values are
+    latin-1: echoing ``"req-é"`` or ``"问题"`` raw failed the whole response with a 500)."""
+    return value if valid_request_id(value) else quote(value, safe="._:@/+=-")
+
+
 class RequestContextMiddleware:
     """Gives each request an id (the client's ``X-Request-Id`` when valid, else a new one), keeps it in
     ``request.state.request_id`` (a route may replace it, e.g. with the body's ``request_id``), echoes it in the
@@ -84,7 +98,7 @@ class RequestContextMiddleware:
         async def send_with_id(message: Any) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = str(state["request_id"])
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = header_request_id(str(state["request_id"]))
                 status = int(message["status"])
                 self._count(status)
             await send(message)

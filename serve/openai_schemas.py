@@ -7,9 +7,9 @@ clients ignore it; ours read it (``completion.model_extra["mm_orch"]`` with the 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
 from mm_orch.schemas import Citation
 
@@ -36,6 +36,9 @@ __all__ = [
 
 #: ``model`` values that let the router choose the workflow.
 AUTO_MODELS = ("mm-orch", "auto")
+
+
+_STOP_LIST = {"type": "array", "items": {"type": "string"}, "maxItems": 4}
 
 
 class _Wire(BaseModel):
@@ -94,7 +97,10 @@ class ChatCompletionRequest(_Wire):
     temperature: float | None = Field(default=None, ge=0.0, le=2.0, description="0 (default): greedy.")
     top_p: float | None = Field(default=None, gt=0.0, le=1.0, description="Nucleus sampling mass.")
     seed: int | None = Field(default=None, description="Sampling seed.")
-    stop: str | list[str] | None = Field(default=None, description="Up to 4 stop sequences.")
+    # maxItems declared in OpenAPI (the validator refuses more, with its own message); the schema fuzzer checks it.
+    stop: str | Annotated[list[str], WithJsonSchema(_STOP_LIST)] | None = Field(
+        default=None, description="Up to 4 stop sequences."
+    )
     n: int = Field(default=1, ge=1, description="Only 1 is supported.")
     user: str | None = Field(default=None, description="End-user id (recorded in the trace context).")
     metadata: dict[str, str] | None = Field(default=None, description="Accepted and ignored.")

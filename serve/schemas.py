@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from mm_orch.schemas import WorkflowResult
+from mm_orch.text_checks import check_identifier, check_text
 
 __all__ = [
     "AnswerEvent",
@@ -24,6 +26,13 @@ __all__ = [
     "WorkflowInfo",
     "WorkflowsResponse",
 ]
+
+
+# What FeedbackRequest declares in OpenAPI: ids without control characters and not blank; text without control
+# characters other than tab and newlines (the validators enforce both with messages naming the fix).
+_ID_PATTERN = "^[^\\u0000-\\u001f\\u007f]*[^\\s\\u0000-\\u001f\\u007f][^\\u0000-\\u001f\\u007f]*$"
+_TEXT_PATTERN = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f]*$"
+_CONTROL = re.compile("[\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f]")
 
 
 class _Wire(BaseModel):
@@ -93,13 +102,42 @@ class FeedbackRequest(_Wire):
     """POST /v1/feedback: how a run went, after the fact (stored durably; the router retraining reads it)."""
 
     trace_id: str = Field(
-        min_length=1, max_length=128, description="The run's trace id (WorkflowResult.trace_id)."
+        min_length=1,
+        max_length=128,
+        description="The run's trace id (WorkflowResult.trace_id).",
+        json_schema_extra={"pattern": _ID_PATTERN},
     )
     rating: float = Field(ge=-1.0, le=1.0, description="-1 (bad) .. 1 (good); thumbs are -1 and 1.")
     workflow: str | None = Field(
-        default=None, max_length=128, description="The workflow that should have been chosen, if not the one run."
+        default=None,
+        max_length=128,
+        description="The workflow that should have been chosen, if not the one run.",
+        json_schema_extra={"pattern": _TEXT_PATTERN},
     )
-    comment: str = Field(default="", max_length=4000, description="Free text.")
+    comment: str = Field(
+        default="", max_length=4000, description="Free text.", json_schema_extra={"pattern": _TEXT_PATTERN}
+    )
+
+    # The stored FeedbackRecord refuses these too: refused here they are a 422 naming the field, not a 500.
+    @field_validator("trace_id")
+    @classmethod
+    def _trace_id(cls, value: str) -> str:
+        if not check_identifier(value, "trace_id").strip():
+            raise ValueError("trace_id is blank; pass the trace_id of the run (WorkflowResult.trace_id)")
+        return value
+
+    @field_validator("workflow", "comment")
+    @classmethod
+    def _text(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        bad = next((c for c in check_text(value, str(info.field_name)) if _CONTROL.match(c)), None)
+        if bad is not None:
+            raise ValueError(
+                f"{info.field_name} holds the control character U+{ord(bad):04X}; send printable text "
+                "(tabs and newlines are fine)"
+            )
+        return value
 
 
 # --- the event stream of POST /v1/answer?stream=true (Server-Sent Events, `event: <type>`) -------------------
