@@ -161,12 +161,13 @@ def _chat_loop(orchestrator: Any, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _workflows(argv: Sequence[str], out: TextIO) -> int:
-    p = argparse.ArgumentParser(prog="mm-orch workflows", description="List the registered workflows.")
+    p = argparse.ArgumentParser(
+        prog="mm-orch workflows", description="List the workflows Phase B runs (from config/phase_b.yaml)."
+    )
     p.add_argument("--json", action="store_true")
+    p.add_argument("--config", help="phase_b.yaml whose step sources and workflows dir to read")
     args = p.parse_args(argv)
-    from mm_orch.registries.workflow_registry import get_workflow_registry
-
-    registry = get_workflow_registry()
+    registry = _configured_workflows(args.config)
     rows = [
         {
             "name": n,
@@ -186,11 +187,21 @@ def _workflows(argv: Sequence[str], out: TextIO) -> int:
 def _graph(argv: Sequence[str], out: TextIO) -> int:
     p = argparse.ArgumentParser(prog="mm-orch graph", description="Print a workflow graph as Mermaid text.")
     p.add_argument("name")
+    p.add_argument("--config", help="phase_b.yaml whose step sources and workflows dir to read")
     args = p.parse_args(argv)
-    from mm_orch.registries.workflow_registry import get_workflow_registry
-
-    out.write(get_workflow_registry().get(args.name).to_mermaid())
+    out.write(_configured_workflows(args.config).get(args.name).to_mermaid())
     return EXIT_OK
+
+
+def _configured_workflows(config_path: str | None) -> Any:
+    """The workflow registry Phase B builds from ``config_path`` (default: config/phase_b.yaml)."""
+    from mm_orch.configuration import load_phase_b_config
+    from mm_orch.orchestration.wiring import build_configured_workflow_registry
+
+    config = load_phase_b_config(config_path)
+    if config_path is not None and config is None:
+        raise ConfigError(f"{config_path} does not exist; give the path of a phase_b.yaml")
+    return build_configured_workflow_registry(config)
 
 
 def _stats(argv: Sequence[str], out: TextIO) -> int:

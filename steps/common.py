@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from mm_orch.exceptions import ExecutionError
+from mm_orch.schemas import Citation  # the one citation type (results, traces, the API)
 
 __all__ = [
     "Citation",
@@ -51,16 +52,6 @@ class SourceDoc(BaseModel):
 
     def citation(self) -> dict[str, str]:
         return {"title": self.title, "url": self.url, "doc_id": self.doc_id}
-
-
-class Citation(BaseModel):
-    """One entry of the ``citations`` list."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    title: str = Field(description="Title of the cited source.")
-    url: str = Field(description="URL of the cited source ('' when it has none).")
-    doc_id: str = Field(description="Document id of the cited source.")
 
 
 def read_sources(state: Mapping[str, Any]) -> list[SourceDoc]:

@@ -43,11 +43,12 @@ class StepTrace(_Record):
 
 
 class Citation(_Record):
-    """A source an answer cites."""
+    """A source an answer cites: the one citation type of results, traces, the HTTP API and the steps
+    (``mm_orch.schemas.Citation`` and ``steps.Citation`` are this class)."""
 
-    title: str = ""
-    url: str | None = None
-    doc_id: str | None = None
+    title: str = Field(default="", description="Title of the cited source.")
+    url: str | None = Field(default=None, description="URL of the cited source (None or '' when it has none).")
+    doc_id: str | None = Field(default=None, description="Provider-stable document id of the cited source.")
 
 
 class CostStats(_Record):

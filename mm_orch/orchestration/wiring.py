@@ -23,6 +23,7 @@ from mm_orch.registries.workflow_registry import WorkflowRegistry
 
 __all__ = [
     "DEFAULT_STEP_SOURCES",
+    "build_configured_workflow_registry",
     "build_default_runtime",
     "build_default_workflow_registry",
     "build_step_registry",
@@ -74,6 +75,19 @@ def build_default_workflow_registry(
         )
     registry.load_dir(directory)
     return registry
+
+
+def build_configured_workflow_registry(config: Any = None) -> WorkflowRegistry:
+    """The workflows Phase B runs: ``config``'s (a PhaseBConfig) step sources and workflows dir, else those of
+    config/phase_b.yaml, else the defaults. ``mm-orch workflows`` / ``graph`` show exactly this registry."""
+    if config is None:
+        from mm_orch.configuration import load_phase_b_config
+
+        config = load_phase_b_config()
+    if config is None:
+        return build_default_workflow_registry()
+    regs = config.registries
+    return build_default_workflow_registry(build_step_registry(regs.step_sources), regs.workflows_dir)
 
 
 def build_default_runtime(

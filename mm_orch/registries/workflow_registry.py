@@ -138,9 +138,9 @@ class WorkflowRegistry(Registry[WorkflowDefinition]):
 
 
 def _build_default_registry() -> WorkflowRegistry:
-    from mm_orch.orchestration.wiring import build_default_workflow_registry
+    from mm_orch.orchestration.wiring import build_configured_workflow_registry
 
-    return build_default_workflow_registry()
+    return build_configured_workflow_registry()
 
 
 _default = ProcessSingleton(_build_default_registry)
@@ -158,5 +158,6 @@ def set_workflow_registry(
 
 
 def get_workflow_registry() -> WorkflowRegistry:
-    """The process-wide workflow registry: the built-in workflows of the default Phase B wiring."""
+    """The process-wide workflow registry: the step sources and workflows dir of config/phase_b.yaml (the
+    defaults without one), the same workflows the Phase B orchestrator runs."""
     return _default.get()

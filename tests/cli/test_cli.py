@@ -52,3 +52,50 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
 
 def test_help_exits_zero() -> None:
     assert run("--help")[0] == EXIT_OK
+
+
+def _project_with_own_workflow(tmp_path: Path, monkeypatch) -> Path:  # type: ignore[no-untyped-def]
+    """A phase_b.yaml naming its own step source and workflows dir (one workflow over one custom step)."""
+    (tmp_path / "my_steps.py").write_text(
+        "from mm_orch.orchestration import BaseStep\n"
+        "class Shout(BaseStep):\n"
+        "    name = 'shout'\n"
+        "    input_keys = ['question']\n"
+        "    output_keys = ['answer']\n"
+        "    def execute(self, state, runtime):\n"
+        "        return {'answer': state['question'].upper()}\n"
+        "STEPS = [Shout]\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "shouting.yaml").write_text(
+        "name: shouting\ndescription: Says the question back, loudly.\n"
+        "graph:\n  start: {step_name: shout, next_nodes: [end]}\n"
+    )
+    config = tmp_path / "phase_b.yaml"
+    config.write_text(f"registries:\n  step_sources: ['my_steps:STEPS']\n  workflows_dir: {flows}\n")
+    return config
+
+
+def test_workflows_and_graph_read_the_configured_sources(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    config = _project_with_own_workflow(tmp_path, monkeypatch)
+    code, out = run("workflows", "--json", "--config", str(config))
+    assert code == EXIT_OK
+    assert json.loads(out) == [
+        {"name": "shouting", "description": "Says the question back, loudly.", "required_capabilities": []}
+    ]
+    code, out = run("graph", "shouting", "--config", str(config))
+    assert code == EXIT_OK and 'n_start["start: shout"]' in out and "n_start --> n_end" in out
+    assert run("graph", "search_qa", "--config", str(config))[0] == EXIT_USAGE  # not in this config
+
+
+def test_workflows_without_config_lists_the_project_workflows() -> None:
+    code, out = run("workflows", "--json")
+    names = {row["name"] for row in json.loads(out)}
+    expected = {p.stem for p in (Path(__file__).resolve().parents[2] / "config" / "workflows").glob("*.yaml")}
+    assert code == EXIT_OK and names == expected
+
+
+def test_workflows_with_a_missing_config_is_a_usage_error(tmp_path: Path) -> None:
+    assert run("workflows", "--config", str(tmp_path / "absent.yaml"))[0] == EXIT_USAGE
