@@ -1,7 +1,10 @@
 """The one exception tree of mm-orch.
 
 Every error the project raises on purpose derives from :class:`MMOrchError`. Messages say what failed, the
-bad value, the allowed options where there are any, and how to fix it.
+bad value, the allowed options where there are any, and how to fix it. Build-time errors (config,
+registration) surface before any request runs; run-time errors (:class:`ExecutionError` and below) carry the
+workflow, the node and, once the run has ended, its ``trace_id``. Branches defined beside the code that raises
+them are listed with their module; ``tests/common/test_exceptions.py`` keeps this drawing complete.
 
 ::
 
@@ -11,13 +14,14 @@ bad value, the allowed options where there are any, and how to fix it.
     │   ├── StepNotFoundError           a graph names a step that is not registered
     │   ├── ToolNotFoundError           a tool name is not registered
     │   ├── ModelNotFoundError          a model name is not registered / configured
-    │   └── WorkflowDefinitionError     a workflow graph is unsound (message names the fix)
+    │   └── WorkflowDefinitionError     a workflow graph or GraphNode is unsound (message names the fix)
     ├── WorkflowNotFoundError           a workflow name is not registered (lists the registered ones)
     ├── ExecutionError                  run time: a workflow run failed
     │   ├── StepExecutionError          a step raised, timed out or broke its contract
     │   │   ├── MissingInputError       a step's input keys are not in the state
     │   │   ├── StepOutputError         a step missed a declared output or wrote an undeclared key
     │   │   └── StepTimeoutError        a step ran past its timeout
+    │   ├── StepInputError              (steps/common.py) a built-in step got a state value of the wrong shape
     │   ├── StateConflictError          two parallel branches wrote one key that has no merge rule
     │   ├── MergeError                  a key's merge rule could not combine two writes (names node and key)
     │   ├── StateMutationError          a step tried to mutate a value it read from the state
@@ -26,11 +30,21 @@ bad value, the allowed options where there are any, and how to fix it.
     │   └── RunCancelledError           the run was cancelled (its task was cancelled) before it finished
     ├── ModelError                      the model layer failed
     │   ├── ModelUnavailableError       a backend or its package is missing / unsupported on this machine
-    │   └── ModelLoadError              model files missing or corrupt, or the load ran out of memory
+    │   ├── ModelLoadError              model files missing or corrupt, or the load ran out of memory
+    │   ├── ModelRequestError           (mm_orch/models/errors.py) a malformed model call (bad message, argument)
+    │   │   └── ContextLengthError      (mm_orch/models/errors.py) the prompt does not fit the context length
+    │   ├── ModelOutputError            (mm_orch/models/errors.py) the output broke the requested contract
+    │   └── SyncModelCallError          (serve/runtime.py) a blocking model call on a Serve replica's event loop
     ├── ToolError                       a tool (search, fetch, document store) failed
-    │   └── FetchBlockedError           a fetch target was refused by policy (private address, size, scheme)
+    │   ├── FetchBlockedError           a fetch target was refused by policy (private address, size, scheme)
+    │   ├── FetchError                  (mm_orch/tools/errors.py) a fetch failed (url and status code)
+    │   ├── SearchError                 (mm_orch/tools/errors.py) a search provider failed
+    │   └── CollectionNotFoundError     (mm_orch/tools/errors.py) no such document collection (lists them)
     ├── RoutingError                    a router could not decide (every router in the chain failed)
-    └── TracingError                    a trace could not be written or read
+    │   └── RouterTrainingError         (mm_orch/routing/model.py) too few rows or workflows to train on
+    ├── TracingError                    a trace could not be written or read
+    │   └── NoTracesError               (mm_orch/reporting/data.py) the folder holds no Parquet traces
+    └── ApiError                        (serve/errors.py) an HTTP error: status, stable code, the fix
 """
 
 from __future__ import annotations

@@ -115,6 +115,12 @@ def _ask(argv: Sequence[str], out: TextIO) -> int:
         _ask_parser().print_usage(sys.stderr)
         sys.stderr.write("mm-orch: error: give a question, or --mode chat for an interactive session\n")
         return EXIT_USAGE
+    if args.question is not None and not args.question.strip():
+        sys.stderr.write(
+            'mm-orch: error: the question is empty; put it in quotes, e.g. mm-orch "What is Python?" '
+            "(or use --mode chat for an interactive session)\n"
+        )
+        return EXIT_USAGE
     orchestrator = _orchestrator(args)
     try:
         if args.mode == "chat" and args.question is None:
@@ -268,7 +274,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         return handlers[command](rest, out)
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return int(exc.code or 0)
-    except (ConfigError, WorkflowNotFoundError, ValidationError) as exc:
+    except ValidationError as exc:  # a request the options describe is invalid: name the field and the fix
+        from mm_orch.yaml_config import explain_validation_error
+
+        sys.stderr.write(f"mm-orch: error: invalid {exc.title}:\n{explain_validation_error(exc)}\n")
+        return EXIT_USAGE
+    except (ConfigError, WorkflowNotFoundError) as exc:
         sys.stderr.write(f"mm-orch: error: {exc}\n")
         return EXIT_USAGE
     except MMOrchError as exc:

@@ -4,10 +4,11 @@ the bad value and what is allowed. Every config and workflow file goes through :
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar, get_args
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 
 from mm_orch.exceptions import ConfigError
 
@@ -32,20 +33,61 @@ def load_yaml_model(path: str | Path, model: type[M]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"{path} is invalid:\n{explain_validation_error(exc)}") from exc
+        raise ConfigError(f"{path} is invalid:\n{explain_validation_error(exc, model)}") from exc
 
 
-def explain_validation_error(exc: ValidationError) -> str:
-    """One line per error: the dotted key, what is wrong, the value given and, where known, what is allowed."""
-    lines = []
+def explain_validation_error(exc: ValidationError, model: type[BaseModel] | None = None) -> str:
+    """One line per error: the dotted key, what is wrong, the value given and, where known, what is allowed.
+
+    With ``model`` (the model that was validated) an unknown key also lists the known keys at its level, and
+    a missing key says what it is for (its field description)."""
+    by_key: dict[str, list[str]] = {}
     for err in exc.errors():
-        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        allowed = ""
+        # union members tag the location (e.g. "literal['a','b']", "callable"): the key is what the user wrote
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p == "callable")))
+        key = ".".join(str(p) for p in loc) or "(top level)"
         ctx = err.get("ctx") or {}
-        if "expected" in ctx:
-            allowed = f"; allowed: {ctx['expected']}"
+        allowed = (
+            f"; allowed: {ctx['expected']}" if "expected" in ctx and ctx["expected"] not in err["msg"] else ""
+        )
         if err["type"] == "extra_forbidden":
-            lines.append(f"  {key}: unknown key (value {err['input']!r}); remove it or fix its spelling")
+            known = _fields_at(model, loc[:-1])
+            hint = f"; known keys: {', '.join(sorted(known))}" if known else ""
+            problem = f"unknown key (value {err['input']!r}); remove it or fix its spelling{hint}"
+        elif err["type"] == "missing":
+            field = _fields_at(model, loc[:-1]).get(str(loc[-1])) if loc else None
+            problem = (
+                f"missing ({field.description}); add it" if field and field.description else "missing; add it"
+            )
         else:
-            lines.append(f"  {key}: {err['msg']} (got {err.get('input')!r}){allowed}")
+            message = err["msg"].removeprefix("Value error, ")
+            problem = f"{message} (got {err.get('input')!r}){allowed}"
+        by_key.setdefault(key, []).append(problem)
+    lines = [f"  {key}: {' - or - '.join(problems)}" for key, problems in by_key.items()]
     return "\n".join(lines)
+
+
+def _fields_at(model: type[BaseModel] | None, loc: tuple[int | str, ...]) -> dict[str, FieldInfo]:
+    """The fields of the (nested) model found at ``loc`` inside ``model``; {} when it cannot be told."""
+    current: Any = model
+    for part in loc:
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return {}
+        field = current.model_fields.get(str(part))
+        if field is None:  # a dict key or list index: stay on the container's item type
+            continue
+        current = _model_in(field.annotation)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return dict(current.model_fields)
+    return {}
+
+
+def _model_in(annotation: Any) -> Any:
+    """The pydantic model an annotation holds (itself, or inside Optional / list / dict), else None."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None

@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from mm_orch.exceptions import ModelUnavailableError, WorkflowNotFoundError
+from mm_orch.exceptions import MMOrchError, ModelUnavailableError, WorkflowNotFoundError
 from serve.openai_schemas import OpenAIError, OpenAIErrorBody
 from serve.schemas import ErrorResponse, FieldError
 
@@ -60,7 +60,7 @@ def is_openai(path: str) -> bool:
     return path.startswith(OPENAI_PREFIXES)
 
 
-class ApiError(Exception):
+class ApiError(MMOrchError):
     """An HTTP error: status, stable code, a message that says how to fix it, and details."""
 
     def __init__(

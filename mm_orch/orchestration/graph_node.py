@@ -22,11 +22,18 @@ no bounded node). Entering it once more than allowed goes to ``loop_exit`` when 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from contextvars import ContextVar
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-__all__ = ["BUILTIN_MERGE_RULES", "END", "START", "GraphNode", "MergeRule", "merge_values"]
+from mm_orch.exceptions import WorkflowDefinitionError
+from mm_orch.yaml_config import explain_validation_error
+
+__all__ = ["BUILTIN_MERGE_RULES", "END", "START", "DefinitionModel", "GraphNode", "MergeRule", "merge_values"]
+
+#: True while a DefinitionModel is being validated (then a nested __init__ leaves errors to the outer call).
+_VALIDATING: ContextVar[bool] = ContextVar("mm_orch_definition_validating", default=False)
 
 START = "start"
 END = "end"
@@ -35,7 +42,37 @@ MergeRule = Literal["append", "merge", "union", "sum", "max", "min", "last"] | C
 BUILTIN_MERGE_RULES = ("append", "merge", "union", "sum", "max", "min", "last")
 
 
-class GraphNode(BaseModel):
+class DefinitionModel(BaseModel):
+    """Base of the workflow-definition models built from Python: a bad argument raises
+    :class:`~mm_orch.exceptions.WorkflowDefinitionError` naming each bad field and the fix, not raw pydantic
+    text. (YAML files go through :func:`mm_orch.yaml_config.load_yaml_model`, which reports the same way.)"""
+
+    def __init__(self, **data: Any) -> None:
+        # pydantic also calls __init__ for nested models and from model_validate: only the outermost call of a
+        # Python-API construction converts, so nested errors keep their full dotted key.
+        token = _VALIDATING.set(True)
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            if token.old_value is True:
+                raise
+            raise WorkflowDefinitionError(
+                f"invalid {type(self).__name__}(...):\n{explain_validation_error(exc, type(self))}"
+            ) from None
+        finally:
+            _VALIDATING.reset(token)
+
+    @classmethod
+    def model_validate(cls, obj: Any, **kwargs: Any) -> Self:
+        """Validate ``obj``; errors stay pydantic ValidationErrors for the caller to explain (load_yaml_model)."""
+        token = _VALIDATING.set(True)
+        try:
+            return super().model_validate(obj, **kwargs)
+        finally:
+            _VALIDATING.reset(token)
+
+
+class GraphNode(DefinitionModel):
     """One node: which step it runs, where it goes next, and its run policy overrides."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)

@@ -7,11 +7,11 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from mm_orch.exceptions import RegistrationError, WorkflowNotFoundError
 from mm_orch.orchestration.compiler import CompiledGraph, compile_graph
-from mm_orch.orchestration.graph_node import END, GraphNode, MergeRule
+from mm_orch.orchestration.graph_node import END, DefinitionModel, GraphNode, MergeRule
 from mm_orch.registries.base import Registry
 from mm_orch.registries.step_registry import StepRegistry
 from mm_orch.singletons import ProcessSingleton
@@ -20,7 +20,7 @@ from mm_orch.yaml_config import load_yaml_model
 __all__ = ["WorkflowDefinition", "WorkflowRegistry", "get_workflow_registry", "set_workflow_registry"]
 
 
-class WorkflowDefinition(BaseModel):
+class WorkflowDefinition(DefinitionModel):
     """A workflow: its name, what it is for, its graph, and what it needs to run."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)

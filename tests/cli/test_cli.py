@@ -99,3 +99,27 @@ def test_workflows_without_config_lists_the_project_workflows() -> None:
 
 def test_workflows_with_a_missing_config_is_a_usage_error(tmp_path: Path) -> None:
     assert run("workflows", "--config", str(tmp_path / "absent.yaml"))[0] == EXIT_USAGE
+
+
+def test_an_empty_question_names_the_fix_not_pydantic(capsys) -> None:  # type: ignore[no-untyped-def]
+    for question in ("", "   "):
+        assert run(question)[0] == EXIT_USAGE
+        err = capsys.readouterr().err
+        assert "the question is empty; put it in quotes" in err
+        assert "pydantic" not in err and "type=" not in err
+
+
+def test_an_invalid_request_option_names_the_field(capsys) -> None:  # type: ignore[no-untyped-def]
+    assert run("--session-id", "bad\x01id", "What is Python?")[0] == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.startswith("mm-orch: error: invalid UserRequest:\n  session_id: ")
+    assert "errors.pydantic.dev" not in err
+
+
+def test_a_bad_router_config_names_the_key_and_the_known_keys(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "phase_b.yaml"
+    bad.write_text("router:\n  versoin: v2\n")
+    assert run("--phase-b", "--config", str(bad), "What is Python?")[0] == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "router.versoin: unknown key (value 'v2'); remove it or fix its spelling; known keys: " in err
+    assert "version" in err.split("known keys: ")[1]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import ValidationError
 
 from mm_orch.exceptions import RegistrationError, WorkflowDefinitionError
 from mm_orch.orchestration import GraphNode, compile_graph
@@ -143,7 +142,7 @@ def test_unknown_fallback_and_incomplete_fallback_are_refused(workflows: Workflo
 
 
 def test_unknown_merge_rule_is_refused(registry: StepRegistry, workflows: WorkflowRegistry) -> None:
-    with pytest.raises(ValidationError, match=r"Input should be 'append', 'merge'"):
+    with pytest.raises(WorkflowDefinitionError, match=r"merge_rules.x: Input should be .append., .merge."):
         _wf({"start": GraphNode(step_name="noop")}, merge_rules={"x": "concat"})
     with pytest.raises(WorkflowDefinitionError, match=r"merge rule 'concat' for key 'x' is unknown; use one of"):
         compile_graph({"start": GraphNode(step_name="noop")}, registry, merge_rules={"x": "concat"})  # type: ignore[dict-item]
