@@ -3,8 +3,10 @@
 A target is refused when *any* address its host resolves to is loopback, private, link-local, multicast,
 reserved, unspecified or otherwise not globally routable (IPv4-mapped IPv6 addresses are judged by their IPv4
 address). ``FetchConfig.allow_private_addresses`` turns the guard off; ``FetchConfig.allowed_hosts`` lets named
-hosts, single IPs or CIDR networks through. The fetcher checks before connecting and again on the address it
-actually connected to (which defeats DNS rebinding between the check and the connect), after every redirect.
+hosts, single IPs or CIDR networks through. On every hop (the first URL and each redirect) the fetcher resolves
+the host once (:meth:`AddressGuard.resolve`), checks every address, and connects to the checked address itself
+(the name goes in the Host header and TLS SNI), so a rebinding DNS server cannot answer a public address to the
+check and a private one to the connect; it checks the peer it actually reached once more.
 """
 
 from __future__ import annotations
@@ -65,30 +67,48 @@ class AddressGuard:
                 f"Private, loopback and link-local targets are blocked by default; to allow this one, {_FIX}."
             )
 
-    def _check_infos(self, url: str, host: str, infos: list[tuple[object, ...]]) -> None:
+    def _checked(self, url: str, host: str, infos: list[tuple[object, ...]]) -> str:
+        """Check every resolved address; the one the fetcher then connects to."""
         if not infos:
             raise FetchBlockedError(f"Refused to fetch {url!r}: host {host!r} resolved to no address.")
+        addresses = []
         for info in infos:
             sockaddr = info[4]
-            assert isinstance(sockaddr, tuple)
-            self.check_ip(url, host, str(sockaddr[0]))
+            if not isinstance(sockaddr, tuple) or not sockaddr:
+                raise FetchBlockedError(f"Refused to fetch {url!r}: host {host!r} resolved to {sockaddr!r}.")
+            addresses.append(str(sockaddr[0]))
+            self.check_ip(url, host, addresses[-1])
+        # IPv4 first: a dual-stack name (localhost) whose service listens on IPv4 only is still reached.
+        return min(addresses, key=lambda a: ":" in a)
 
-    def check_host(self, url: str, host: str, port: int) -> None:
-        """Resolve ``host`` and check every address; DNS failures become FetchBlockedError too."""
+    def resolve(self, url: str, host: str, port: int) -> str | None:
+        """Resolve ``host`` once and check every address it has; the address to connect to, or ``None`` when the
+        host is allowed by name (or the guard is off) and may be connected to as usual.
+
+        Connecting to the returned address, rather than to the name again, is what defeats DNS rebinding: a
+        second lookup between the check and the connect could answer a private address."""
         if self._host_allowed(host):
-            return
+            return None
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except OSError as err:
             raise FetchError(f"Cannot fetch {url!r}: host {host!r} does not resolve ({err}).", url=url) from err
-        self._check_infos(url, host, list(infos))
+        return self._checked(url, host, list(infos))
 
-    async def acheck_host(self, url: str, host: str, port: int) -> None:
-        """Async :meth:`check_host` (resolves in the event loop's resolver)."""
+    async def aresolve(self, url: str, host: str, port: int) -> str | None:
+        """Async :meth:`resolve` (resolves in the event loop's resolver)."""
         if self._host_allowed(host):
-            return
+            return None
         try:
             infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except OSError as err:
             raise FetchError(f"Cannot fetch {url!r}: host {host!r} does not resolve ({err}).", url=url) from err
-        self._check_infos(url, host, list(infos))
+        return self._checked(url, host, list(infos))
+
+    def check_host(self, url: str, host: str, port: int) -> None:
+        """Resolve ``host`` and check every address (see :meth:`resolve`)."""
+        self.resolve(url, host, port)
+
+    async def acheck_host(self, url: str, host: str, port: int) -> None:
+        """Async :meth:`check_host`."""
+        await self.aresolve(url, host, port)

@@ -4,15 +4,22 @@ Redirects are followed by hand (not by httpx) so that every hop is checked: sche
 ``max_redirects`` budget. Bodies are streamed and reading stops at ``max_bytes``. HTML is reduced to text with
 :func:`mm_orch.tools.html_text.extract_html`; ``text/*``, JSON and XML bodies are decoded as text; anything else
 is refused. Environment proxy variables are ignored (the guard must see the real peer address).
+
+Each hop connects to the address the guard resolved and checked (:meth:`AddressGuard.resolve`), not to the
+host name again: the URL's host is replaced by that address, the name travels in the ``Host`` header and as the
+TLS server name (SNI, and the certificate is checked against it), so DNS rebinding between the check and the
+connect cannot reach a private address.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from typing import Any
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
@@ -28,6 +35,32 @@ __all__ = ["Fetcher"]
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _TEXT_TYPES = frozenset({"application/json", "application/xml", "application/ld+json"})
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+@dataclass(frozen=True)
+class _Hop:
+    """One request of a fetch: the URL to send (host replaced by the pinned address) and its extras."""
+
+    url: str
+    headers: dict[str, str]
+    extensions: dict[str, Any]
+
+
+def _pinned(url: str, host: str, address: str | None) -> _Hop:
+    """``url`` sent to ``address`` (the checked IP) with ``host`` in the Host header and as TLS server name."""
+    if address is None:
+        return _Hop(url, {}, {})
+    parts = urlsplit(url)
+    literal = (
+        f"[{address}]"
+        if isinstance(ipaddress.ip_address(address.split("%", 1)[0]), ipaddress.IPv6Address)
+        else address
+    )
+    named = f"[{host}]" if ":" in host else host
+    netloc = literal if parts.port is None else f"{literal}:{parts.port}"
+    host_header = named if parts.port is None else f"{named}:{parts.port}"
+    extensions: dict[str, Any] = {"sni_hostname": host} if parts.scheme == "https" else {}
+    return _Hop(urlunsplit(parts._replace(netloc=netloc)), {"Host": host_header}, extensions)
 
 
 @dataclass
@@ -111,12 +144,12 @@ class Fetcher:
         body.extend(chunk)
         return True
 
-    def _document(self, url: str, response: httpx.Response, body: _Body) -> FetchedDocument:
+    def _document(self, url: str, final_url: str, response: httpx.Response, body: _Body) -> FetchedDocument:
         content_type = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         text_like = content_type.startswith("text/") or content_type in _TEXT_TYPES or not content_type
         if content_type not in _HTML_TYPES and not text_like:
             raise FetchError(
-                f"Cannot read {str(response.url)!r}: content type {content_type!r} is not HTML or text.",
+                f"Cannot read {final_url!r}: content type {content_type!r} is not HTML or text.",
                 url=url,
                 status_code=response.status_code,
             )
@@ -127,7 +160,7 @@ class Fetcher:
             title, text = "", decoded.strip()
         return FetchedDocument(
             url=url,
-            final_url=str(response.url),
+            final_url=final_url,
             title=title,
             text=text[: self.config.max_text_chars],
             status_code=response.status_code,
@@ -154,15 +187,17 @@ class Fetcher:
         with httpx.Client(timeout=self._timeout, headers=self._headers, trust_env=False) as client:
             for hop in range(self.config.max_redirects + 1):
                 host, port = self._target(current)
-                self.guard.check_host(current, host, port)
+                sent = _pinned(current, host, self.guard.resolve(current, host, port))
                 try:
-                    with client.stream("GET", current) as response:
+                    with client.stream(
+                        "GET", sent.url, headers=sent.headers, extensions=sent.extensions
+                    ) as response:
                         self._check_peer(current, host, response)
                         nxt = self._next_url(current, response, hop)
                         if nxt is None:
                             self._check_status(current, response)
                             body = self._read(current, response.iter_bytes(), deadline)
-                            return self._document(url, response, body)
+                            return self._document(url, current, response, body)
                 except httpx.HTTPError as err:
                     raise self._failed(current, err) from err
                 current = nxt
@@ -193,15 +228,17 @@ class Fetcher:
         async with httpx.AsyncClient(timeout=self._timeout, headers=self._headers, trust_env=False) as client:
             for hop in range(self.config.max_redirects + 1):
                 host, port = self._target(current)
-                await self.guard.acheck_host(current, host, port)
+                sent = _pinned(current, host, await self.guard.aresolve(current, host, port))
                 try:
-                    async with client.stream("GET", current) as response:
+                    async with client.stream(
+                        "GET", sent.url, headers=sent.headers, extensions=sent.extensions
+                    ) as response:
                         self._check_peer(current, host, response)
                         nxt = self._next_url(current, response, hop)
                         if nxt is None:
                             self._check_status(current, response)
                             body = await self._aread(current, response.aiter_bytes(), deadline)
-                            return self._document(url, response, body)
+                            return self._document(url, current, response, body)
                 except httpx.HTTPError as err:
                     raise self._failed(current, err) from err
                 current = nxt
