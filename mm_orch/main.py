@@ -257,6 +257,12 @@ def _delegate(module: str, argv: Sequence[str]) -> int:
     return int(code or 0)
 
 
+def _one_line(exc: BaseException) -> str:
+    """An error as one line (config errors list one problem per line; the CLI joins them with '; ')."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return "; ".join(lines).replace(":; ", ": ")
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Run the CLI; returns the exit code (see the module docstring)."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -280,10 +286,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         sys.stderr.write(f"mm-orch: error: invalid {exc.title}:\n{explain_validation_error(exc)}\n")
         return EXIT_USAGE
     except (ConfigError, WorkflowNotFoundError) as exc:
-        sys.stderr.write(f"mm-orch: error: {exc}\n")
+        sys.stderr.write(f"mm-orch: error: {_one_line(exc)}\n")
         return EXIT_USAGE
     except MMOrchError as exc:
-        sys.stderr.write(f"mm-orch: failed: {exc}\n")
+        sys.stderr.write(f"mm-orch: failed: {_one_line(exc)}\n")
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return EXIT_FAILURE

@@ -25,7 +25,13 @@ def load_yaml_model(path: str | Path, model: type[M]) -> M:
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(
+            f"{path} is not valid YAML{where}: {problem}; fix the syntax there (check brackets, quotes and "
+            "indentation; indent with spaces, not tabs)"
+        ) from exc
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -34,6 +40,31 @@ def load_yaml_model(path: str | Path, model: type[M]) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(f"{path} is invalid:\n{explain_validation_error(exc, model)}") from exc
+
+
+#: What to write instead, by pydantic error type (the message says what is wrong; this says how to fix it).
+_FIXES = {
+    "literal_error": "use one of the values listed",
+    "enum": "use one of the values listed",
+    "list_type": "write a list, e.g. [a, b] (a single item too: [a])",
+    "string_type": "write text (quote it in YAML)",
+    "int_type": "write a whole number",
+    "int_parsing": "write a whole number",
+    "int_from_float": "write a whole number",
+    "float_type": "write a number",
+    "float_parsing": "write a number",
+    "bool_type": "write true or false",
+    "bool_parsing": "write true or false",
+    "dict_type": "write a mapping (key: value)",
+    "model_type": "write a mapping (key: value)",
+    "model_attributes_type": "write a mapping (key: value)",
+    "greater_than": "use a larger value",
+    "greater_than_equal": "use a larger value",
+    "less_than": "use a smaller value",
+    "less_than_equal": "use a smaller value",
+    "too_short": "give more items or characters",
+    "too_long": "give fewer items or characters",
+}
 
 
 def explain_validation_error(exc: ValidationError, model: type[BaseModel] | None = None) -> str:
@@ -61,7 +92,8 @@ def explain_validation_error(exc: ValidationError, model: type[BaseModel] | None
             )
         else:
             message = err["msg"].removeprefix("Value error, ")
-            problem = f"{message} (got {err.get('input')!r}){allowed}"
+            fix = f"; {_FIXES[err['type']]}" if err["type"] in _FIXES else ""
+            problem = f"{message} (got {err.get('input')!r}){allowed}{fix}"
         by_key.setdefault(key, []).append(problem)
     lines = [f"  {key}: {' - or - '.join(problems)}" for key, problems in by_key.items()]
     return "\n".join(lines)

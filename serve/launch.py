@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from ray.serve.schema import ServeDeploySchema
 
 from mm_orch.exceptions import ConfigError
+from mm_orch.yaml_config import explain_validation_error
 from serve.config import parse_args
 
 __all__ = ["deploy_config", "load_serve_config", "set_router_user_config"]
@@ -26,12 +27,26 @@ def load_serve_config(path: str | Path) -> ServeDeploySchema:
     file = Path(path)
     try:
         raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"Serve config {str(file)!r} cannot be read: {exc}") from exc
+    try:
         config = ServeDeploySchema.model_validate(raw)
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
-        raise ConfigError(f"Serve config {str(file)!r} is invalid: {exc}") from exc
+    except ValidationError as exc:
+        raise ConfigError(
+            f"Serve config {str(file)!r} is invalid:\n{explain_validation_error(exc)}\n(schema: "
+            "ray.serve.schema.ServeDeploySchema; config/serve.local.yaml is a complete example)"
+        ) from exc
     for app in config.applications:
+        if app.route_prefix is not None and not str(app.route_prefix).startswith("/"):
+            raise ConfigError(
+                f"Serve config {str(file)!r}: application {app.name!r} has route_prefix {app.route_prefix!r}; "
+                f"it must start with '/' (e.g. '/{app.route_prefix}', or '/' for the root)"
+            )
         if app.import_path.startswith("serve.app:"):
-            parse_args(app.args)
+            try:
+                parse_args(app.args)
+            except ConfigError as exc:
+                raise ConfigError(f"Serve config {str(file)!r}, application {app.name!r}: {exc}") from exc
     return config
 
 

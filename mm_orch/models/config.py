@@ -80,7 +80,8 @@ class ModelsConfig(BaseModel):
         ):
             if name not in by_name:
                 raise ValueError(
-                    f"defaults.{role} = {name!r} is not a configured model; options: {format_options(by_name)}"
+                    f"defaults.{role} = {name!r} is not a configured model; options: {format_options(by_name)}; "
+                    f"add a model named {name!r} under models:, or point defaults.{role} at one of the options"
                 )
             if by_name[name].is_embedder != want_embed:
                 raise ValueError(

@@ -53,7 +53,10 @@ def build_step_registry(sources: Iterable[str] = DEFAULT_STEP_SOURCES) -> StepRe
     """A StepRegistry holding every step the sources name (each a step, a step class, or a list of them)."""
     registry = StepRegistry()
     for source in sources:
-        found = import_object(source)
+        try:
+            found = import_object(source)
+        except ConfigError as exc:
+            raise ConfigError(f"registries.step_sources (phase_b.yaml): {exc}") from exc
         items: Sequence[Any] = found if isinstance(found, list | tuple) else [found]
         for item in items:
             if not (isinstance(item, BaseStep) or (isinstance(item, type) and issubclass(item, BaseStep))):

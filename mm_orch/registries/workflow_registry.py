@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field, field_validator
 
-from mm_orch.exceptions import RegistrationError, WorkflowNotFoundError
+from mm_orch.exceptions import RegistrationError, WorkflowDefinitionError, WorkflowNotFoundError
 from mm_orch.orchestration.compiler import CompiledGraph, compile_graph
 from mm_orch.orchestration.graph_node import END, DefinitionModel, GraphNode, MergeRule
 from mm_orch.registries.base import Registry
@@ -118,7 +118,10 @@ class WorkflowRegistry(Registry[WorkflowDefinition]):
         names = []
         for path in sorted(Path(directory).glob("*.yaml")):
             definition = WorkflowDefinition.from_yaml(path)
-            self.register(definition, replace=replace)
+            try:
+                self.register(definition, replace=replace)
+            except WorkflowDefinitionError as exc:  # name the file to edit
+                raise WorkflowDefinitionError(f"{path}: {exc}") from exc
             names.append(definition.name)
         return names
 
