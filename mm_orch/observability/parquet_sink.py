@@ -6,7 +6,9 @@ then atomically renamed to ``traces-<UTC time>-<pid>-<token>-<n>.parquet``. Read
 (``pyarrow.dataset``, ``ray.data.read_parquet``, :func:`~mm_orch.observability.readers.read_traces`) skip names
 starting with ``.`` and not ending in ``.parquet``, so they only ever see complete files. A file is published when
 it reaches ``rows_per_file`` rows, when its first row is ``max_file_age_s`` old, on :meth:`ParquetSink.flush` and on
-:meth:`ParquetSink.close`.
+:meth:`ParquetSink.close`. A writer killed mid-file (``kill -9``, OOM) leaves its temporary file behind; the next
+sink started on the folder removes every temporary file whose writer process (the pid in its name) is gone
+(:func:`remove_stale_temp_files`), so nothing partial piles up.
 
 Memory bound: at most ``queue_size`` runs wait in the buffer, plus one batch being converted, plus fewer than
 ``row_group_size`` converted rows; nothing else grows with the number of runs.
@@ -42,7 +44,7 @@ from mm_orch.observability.bounded_buffer import BoundedBuffer
 from mm_orch.observability.json_to_arrow import JsonBatchConverter
 from mm_orch.observability.records import WorkflowTrace
 
-__all__ = ["ParquetSink"]
+__all__ = ["ParquetSink", "remove_stale_temp_files"]
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +76,7 @@ class ParquetSink:
         self._converter = JsonBatchConverter(self.schema, self._bad_record)
         _warm_up(self._converter)
         _prepare_dir(self.directory)
+        self.stale_removed = remove_stale_temp_files(self.directory)
         self._buffer: BoundedBuffer[bytes] = BoundedBuffer(
             queue_size, on_full=on_queue_full, batch_hint=min(_MAX_BATCH, row_group_size)
         )
@@ -293,6 +296,34 @@ class ParquetSink:
             self._tmp_path.unlink(missing_ok=True)
         self._writer = self._file = None
         self._file_rows = 0
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def remove_stale_temp_files(directory: Path) -> int:
+    """Remove ``.traces-<time>-<pid>-<token>-<n>.parquet.tmp`` files whose writer process is no longer running
+    (it was killed before publishing them); files of live writers, this one included, are left alone. Returns
+    how many were removed. (A pid reused by an unrelated process only delays the clean-up to a later start.)"""
+    removed = 0
+    for tmp in directory.glob(".traces-*.parquet.tmp"):
+        parts = tmp.name.split("-")
+        pid = int(parts[2]) if len(parts) >= 5 and parts[2].isdigit() else None
+        if pid is None or pid == os.getpid() or _pid_alive(pid):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+            removed += 1
+    if removed:
+        logger.info("removed %d temporary trace file(s) left by killed writers in %s", removed, directory)
+    return removed
 
 
 def _prepare_dir(directory: Path) -> None:
