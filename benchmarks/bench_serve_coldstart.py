@@ -1,0 +1,187 @@
+"""Cold start of the Serve application, stage by stage, against the in-process CLI's cold start (same run).
+
+Run: HF_HUB_OFFLINE=1 python benchmarks/bench_serve_coldstart.py [--question "..."] [--skip-baseline]
+
+1. Baseline: a fresh ``python -m mm_orch.main --phase-b --workflow search_qa_fast QUESTION`` with the same
+   generator (``MM_ORCH_GENERATOR=smollm2-135m-vllm``) and the LLM replica's engine settings: process start to
+   the printed answer (imports, vLLM engine, search index, one answer).
+2. ``serve run`` of config/serve.local.yaml (a copy with a free port, its traces in a temporary folder and
+   auth off; nothing else changed), from the repository root, as an operator would start it. Timed from the
+   launch: Ray up (serve run's log), each replica's model loaded (``/v1/stats``: the LLM replica's
+   ``ready_at``/``load_s``), ``/healthz`` answering (ingress replica up), ``/readyz`` ready (router and model
+   deployments serve), the application RUNNING (serve run's log), the first answer (POST
+   /v1/chat/completions, ``model: search_qa_fast``), then Ctrl-C until ``serve run`` has exited.
+
+Prints each stage's time since launch and the ratio serve/CLI for the time to the first answer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+
+import yaml
+from bench_serve_common import LLM_ENV, ROOT, free_port, wait_http
+
+QUESTION = "What is the capital of France?"
+LOG_STAGES = {  # stage -> what serve run (Ray / Serve) logs when it is reached
+    "ray_started": re.compile(r"Started a local Ray instance|Connecting to existing Ray cluster|ray\.init"),
+    "app_running": re.compile(r"Application '?mm_orch'? is ready|Deployed app '?mm_orch'? successfully"),
+}
+
+
+def env() -> dict[str, str]:
+    paths = [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+    return {**os.environ, **LLM_ENV, "PYTHONPATH": os.pathsep.join(paths), "PYTHONUNBUFFERED": "1"}
+
+
+def baseline(question: str) -> tuple[float, str]:
+    """Fresh CLI process to its answer (seconds, first line of the answer)."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "mm_orch.main",
+        "--phase-b",
+        "--no-trace",
+        "--workflow",
+        "search_qa_fast",
+        question,
+    ]
+    t0 = time.perf_counter()
+    done = subprocess.run(
+        cmd, cwd=ROOT, env={**env(), "MM_ORCH_GENERATOR": "smollm2-135m-vllm"}, capture_output=True, text=True
+    )
+    elapsed = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise RuntimeError(f"the CLI failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    return elapsed, (done.stdout.strip().splitlines() or [""])[0]
+
+
+class Launch:
+    """``serve run CONFIG`` in a child process; every output line kept with its time since launch."""
+
+    def __init__(self, config: Path) -> None:
+        serve_cli = Path(sys.executable).with_name("serve")
+        self.t0 = time.perf_counter()
+        self.epoch0 = time.time()
+        self.proc = subprocess.Popen(
+            [str(serve_cli), "run", str(config)],
+            cwd=ROOT,
+            env=env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,  # Ctrl-C goes to serve run alone
+        )
+        self.lines: list[tuple[float, str]] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append((time.perf_counter() - self.t0, line.rstrip()))
+
+    def since(self) -> float:
+        return time.perf_counter() - self.t0
+
+    def first(self, pattern: re.Pattern[str]) -> float | None:
+        return next((t for t, line in list(self.lines) if pattern.search(line)), None)
+
+    def stop(self) -> float:
+        """Ctrl-C, as an operator stops it; seconds until the process exited."""
+        t0 = time.perf_counter()
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGINT)
+            try:
+                self.proc.wait(120)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(30)
+        return time.perf_counter() - t0
+
+
+def serve_config(tmp: Path, port: int) -> Path:
+    raw = yaml.safe_load((ROOT / "config" / "serve.local.yaml").read_text(encoding="utf-8"))
+    raw["http_options"]["port"] = port
+    (app,) = raw["applications"]
+    app["args"]["auth"] = {"api_keys_env": "MM_ORCH_BENCH_NO_KEYS"}
+    app["args"]["tracing"] = {"enabled": True, "parquet_dir": str(tmp / "traces")}
+    path = tmp / "serve.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return path
+
+
+def cold_start(question: str, timeout_s: float) -> dict[str, Any]:
+    import httpx
+
+    stages: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        launch = Launch(serve_config(Path(tmp), port))
+        try:
+            wait_http(base + "/healthz", timeout_s)
+            stages["healthz_ok"] = launch.since()
+            wait_http(base + "/readyz", timeout_s, ok=lambda r: r.json().get("status") == "ready")
+            stages["readyz_ready"] = launch.since()
+            body = {"model": "search_qa_fast", "messages": [{"role": "user", "content": question}]}
+            t0 = time.perf_counter()
+            r = httpx.post(base + "/v1/chat/completions", json=body, timeout=300)
+            r.raise_for_status()
+            stages["first_answer_request_s"] = time.perf_counter() - t0
+            stages["first_answer"] = launch.since()
+            stages["answer"] = r.json()["choices"][0]["message"]["content"].splitlines()[0]
+            stats = httpx.get(base + "/v1/stats", timeout=60).json()
+            llm = stats["models"].get("llm", {})
+            if "ready_at" in llm:
+                stages["llm_model_loaded"] = llm["ready_at"] - launch.epoch0
+                stages["llm_load_s"] = llm.get("load_s")
+            embedder = stats["models"].get("embedder", {})
+            if "ready_at" in embedder:
+                stages["embedder_model_loaded"] = embedder["ready_at"] - launch.epoch0
+        finally:
+            stages["shutdown_s"] = launch.stop()
+        for name, pattern in LOG_STAGES.items():
+            stages[name] = launch.first(pattern)
+        if stages.get("first_answer") is None:
+            print("\n".join(line for _, line in launch.lines[-40:]), file=sys.stderr)
+    return stages
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--question", default=QUESTION)
+    parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("--skip-baseline", action="store_true", help="serve run only (no ratio)")
+    args = parser.parse_args()
+    cli_s, cli_answer = (None, "") if args.skip_baseline else baseline(args.question)
+    stages = cold_start(args.question, args.timeout)
+    print(json.dumps({"cli_s": cli_s, **stages}, default=str))
+    if cli_s is not None:
+        print(f"in-process CLI: fresh process to answer         {cli_s:7.1f} s   1.00x   ({cli_answer[:60]!r})")
+    order = ["ray_started", "embedder_model_loaded", "llm_model_loaded", "healthz_ok", "readyz_ready", "app_running",
+             "first_answer"]  # fmt: skip
+    for name in sorted((n for n in order if stages.get(n) is not None), key=lambda n: stages[n]):
+        ratio = f"{stages[name] / cli_s:6.2f}x" if cli_s else ""
+        print(f"serve run -> {name:34s} {stages[name]:7.1f} s  {ratio}")
+    print(f"  LLM engine load inside its replica: {stages.get('llm_load_s')} s; the first answer's request took "
+          f"{stages['first_answer_request_s']:.2f} s ({stages.get('answer', '')[:60]!r})")  # fmt: skip
+    print(f"  Ctrl-C to exit: {stages['shutdown_s']:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
