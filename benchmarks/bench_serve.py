@@ -51,6 +51,24 @@ def questions(n: int) -> list[str]:
     return [json.loads(line)["question"] for line in lines[:n]]
 
 
+def explain(question: str, local: dict[str, Any], served: dict[str, Any]) -> str:
+    """Why two answers to the same question differ: the evidence (cited sources) or the model's text."""
+
+    def titles(result: dict[str, Any]) -> list[str]:
+        outputs = result.get("outputs", {})
+        return list(outputs.get("retrieved_titles") or [c.get("title", "") for c in result.get("citations", [])])
+
+    def model_text(result: dict[str, Any]) -> str:
+        return str((result.get("outputs", {}).get("quality_signals") or {}).get("model_answer", ""))
+
+    cause = "different sources" if titles(local) != titles(served) else "same sources, different model text"
+    return (
+        f"  differs ({cause}): {question!r}\n    in-process: {local['answer'][:120]!r} {titles(local)}\n"
+        f"    serve:      {served['answer'][:120]!r} {titles(served)}\n"
+        f"    model said: {model_text(local)!r} vs {model_text(served)!r}"
+    )
+
+
 class InProcess:
     """The engine in this process: router chain and PhaseBOrchestrator over a local vLLM engine."""
 
@@ -77,14 +95,14 @@ class InProcess:
         self.router.route(UserRequest(query=query))
         return (time.perf_counter() - t0) * 1e3
 
-    def answer(self, query: str, workflow: str) -> tuple[float, str]:
+    def answer(self, query: str, workflow: str) -> tuple[float, dict[str, Any]]:
         from mm_orch.schemas import UserRequest
 
         t0 = time.perf_counter()
         result = self.loop.run_until_complete(
             self.orch.aprocess_request(UserRequest(query=query, workflow=workflow))
         )
-        return (time.perf_counter() - t0) * 1e3, result.answer
+        return (time.perf_counter() - t0) * 1e3, result.model_dump(mode="json")
 
     def close(self) -> None:
         self.runtime.model_manager.close()  # type: ignore[union-attr]
@@ -134,9 +152,8 @@ class ThroughServe:
     def route(self, query: str) -> float:
         return self._timed("POST", "/v1/route", json={"query": query})[0]
 
-    def answer(self, query: str, workflow: str) -> tuple[float, str]:
-        ms, body = self._timed("POST", "/v1/answer", json={"query": query, "workflow": workflow})
-        return ms, str(body["answer"])
+    def answer(self, query: str, workflow: str) -> tuple[float, dict[str, Any]]:
+        return self._timed("POST", "/v1/answer", json={"query": query, "workflow": workflow})
 
     def close(self) -> None:
         import ray
@@ -158,6 +175,7 @@ def main() -> None:
     qs = questions(args.questions)
     samples: dict[str, list[float]] = {k: [] for k in ("route_local", "route_serve", "health", "local", "serve")}
     same = 0
+    differences: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         router_dir = Path(tmp) / "router"
         local = InProcess(router_dir, args.llm)
@@ -177,7 +195,9 @@ def main() -> None:
                     ms_serve, text_serve = remote.answer(q, args.workflow)
                     samples["local"].append(ms_local)
                     samples["serve"].append(ms_serve)
-                    same += text_local == text_serve
+                    same += text_local["answer"] == text_serve["answer"]
+                    if text_local["answer"] != text_serve["answer"]:
+                        differences.append(explain(q, text_local, text_serve))
         finally:
             remote.close()
             local.close()
@@ -191,6 +211,8 @@ def main() -> None:
     diffs = [b - a for a, b in zip(samples["local"], samples["serve"], strict=True)]
     print(f"Serve path adds {statistics.median(diffs):.1f} ms per answer (median of {n} paired requests)")
     print(f"identical answers on both paths: {same}/{n}")
+    for line in differences:
+        print(line)
 
 
 if __name__ == "__main__":
