@@ -53,7 +53,13 @@ _OPENAI_CODES = {"unauthorized": "invalid_api_key", "workflow_not_found": "model
 # UTF-8 (UnicodeDecodeError) or nesting deeper than the parser's recursion limit (RecursionError).
 _FASTAPI_BODY_ERROR = "There was an error parsing the body"
 # Ray Serve raises these (by name, to keep ray out of the import) when a deployment cannot take the request.
-_UNAVAILABLE = {"DeploymentUnavailableError", "BackPressureError", "ActorDiedError", "RayActorError"}
+_UNAVAILABLE = {
+    "DeploymentUnavailableError",
+    "BackPressureError",
+    "ActorDiedError",
+    "RayActorError",
+    "ActorUnavailableError",
+}
 
 
 def is_openai(path: str) -> bool:
@@ -140,15 +146,18 @@ def from_exception(exc: BaseException, *, request_id: str, workflows: list[str] 
             message += f"; registered workflows: {', '.join(names)}"
         message += ". Leave 'workflow' out (model 'mm-orch' on /v1/chat/completions) to let the router choose."
         return ApiError(404, "workflow_not_found", message, options=names, param="model")
-    if isinstance(exc, ModelUnavailableError) or type(exc).__name__ in _UNAVAILABLE:
+    trace_id = _trace_id(exc)
+    unavailable = _unavailable(exc)
+    if unavailable is not None:
+        trace = f"; trace id {trace_id}" if trace_id else ""
         return ApiError(
             503,
             "service_unavailable",
-            f"a model deployment cannot serve right now ({type(exc).__name__}: {exc}); retry shortly, and check "
-            "GET /readyz and the Serve status (`serve status`)",
+            f"a model deployment cannot serve right now ({type(unavailable).__name__}: {unavailable}); retry "
+            f"shortly, and check GET /readyz and the Serve status (`serve status`){trace}; request id "
+            f"{request_id}",
             headers={"Retry-After": "5"},
         )
-    trace_id = getattr(exc, "trace_id", None)
     log.error("request %s failed (trace %s)", request_id, trace_id, exc_info=exc)
     where = (
         f"trace id {trace_id} (POST /v1/feedback takes it; the trace is in this replica's trace folder)"
@@ -161,6 +170,29 @@ def from_exception(exc: BaseException, *, request_id: str, workflows: list[str] 
         f"the request failed: {type(exc).__name__}: {exc}; {where}; request id {request_id} (search the "
         "replica log for it)",
     )
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and the exceptions it was raised from (``__cause__``/``__context__``), innermost last."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen and len(seen) < 20:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def _unavailable(exc: BaseException) -> BaseException | None:
+    """The model-unavailable error ``exc`` is, or was raised from (a run that failed because a deployment died
+    fails with the executor's error, whose cause says so)."""
+    for item in _chain(exc):
+        if isinstance(item, ModelUnavailableError) or type(item).__name__ in _UNAVAILABLE:
+            return item
+    return None
+
+
+def _trace_id(exc: BaseException) -> str | None:
+    return next((str(t) for t in (getattr(e, "trace_id", None) for e in _chain(exc)) if t), None)
 
 
 def install_error_handlers(app: FastAPI) -> None:

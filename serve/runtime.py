@@ -7,18 +7,25 @@ streaming handle call (``handle.options(stream=True)``): chunks arrive as the en
 closing the stream early cancels the call in the LLM replica (which aborts the engine request). The sync twins (``generate``, ``chat``, ...) work from
 worker threads (tools and sync steps run there) by waiting on the handle's response; called on the event loop
 thread they raise :class:`SyncModelCallError` instead of deadlocking it.
+
+A replica that dies under a call (SIGKILL, OOM, a crashed engine: Ray raises ``ActorDiedError`` and kin) fails
+only that attempt: model calls are idempotent, so each non-streaming call is sent again, up to ``retries``
+times, and Serve routes it to a live replica (or to the restarted one once it is up). Past the retries the
+call raises :class:`~mm_orch.exceptions.ModelUnavailableError`, which the ingress answers with a retryable 503.
+A stream is not retried once its first chunk has arrived.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from mm_orch.exceptions import ModelError, ModelNotFoundError, format_options
+from mm_orch.exceptions import ModelError, ModelNotFoundError, ModelUnavailableError, format_options
 from mm_orch.models import ChatMessage, GenerationParams, GenerationResult
 from mm_orch.models.call_context import record_usage
 from mm_orch.models.params import GenerationChunk
@@ -34,6 +41,53 @@ __all__ = [
 ]
 
 DEFAULT_TIMEOUT_S = 300.0
+#: Attempts after the first when the replica serving a call died under it.
+DEFAULT_RETRIES = 2
+#: Ray's errors for a replica that is gone (matched by name, so that this module does not import ray).
+_REPLICA_GONE = frozenset(
+    {"ActorDiedError", "RayActorError", "ActorUnavailableError", "DeploymentUnavailableError"}
+)
+
+
+def replica_gone(exc: BaseException) -> bool:
+    """Whether ``exc`` says the replica serving the call died or cannot be reached (worth another replica)."""
+    return any(c.__name__ in _REPLICA_GONE for c in type(exc).__mro__)
+
+
+def _gave_up(name: str, method: str, retries: int, exc: BaseException) -> ModelUnavailableError:
+    return ModelUnavailableError(
+        f"the replica serving model {name!r} ({method}) died during the call ({type(exc).__name__}) and "
+        f"{retries} retr{'y' if retries == 1 else 'ies'} found no live replica; Serve is restarting it: retry "
+        "shortly (GET /readyz says when it is back)"
+    )
+
+
+async def _acall(owner: Any, method: str, *args: Any) -> Any:
+    """``await owner.handle.<method>.remote(*args)``, sent again when the replica died under it."""
+    for attempt in range(owner.retries + 1):
+        try:
+            return await getattr(owner.handle, method).remote(*args)
+        except Exception as exc:
+            if not replica_gone(exc):
+                raise
+            if attempt == owner.retries:
+                raise _gave_up(owner.name, method, owner.retries, exc) from exc
+            await asyncio.sleep(owner.retry_backoff_s * (attempt + 1))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _call(owner: Any, method: str, *args: Any) -> Any:
+    """The blocking twin of :func:`_acall` (worker threads only, see :func:`_wait`)."""
+    for attempt in range(owner.retries + 1):
+        try:
+            return _wait(getattr(owner.handle, method).remote(*args), method, owner.timeout_s)
+        except Exception as exc:
+            if not replica_gone(exc):
+                raise
+            if attempt == owner.retries:
+                raise _gave_up(owner.name, method, owner.retries, exc) from exc
+            time.sleep(owner.retry_backoff_s * (attempt + 1))
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 class SyncModelCallError(ModelError):
@@ -58,10 +112,21 @@ class HandleGenerator:
 
     backend = "serve_handle"
 
-    def __init__(self, name: str, handle: Any, *, on_tokens: Any = None, timeout_s: float = DEFAULT_TIMEOUT_S):
+    def __init__(
+        self,
+        name: str,
+        handle: Any,
+        *,
+        on_tokens: Any = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        retries: int = DEFAULT_RETRIES,
+        retry_backoff_s: float = 0.5,
+    ):
         self.name = name
         self.handle = handle
         self.timeout_s = timeout_s
+        self.retries = retries
+        self.retry_backoff_s = retry_backoff_s
         self._on_tokens = on_tokens
         self._streaming: Any = None
 
@@ -87,26 +152,26 @@ class HandleGenerator:
 
     # --- async, the path steps use -------------------------------------------------------------------------
     async def agenerate(self, prompt: str, params: GenerationParams | None = None) -> GenerationResult:
-        result: GenerationResult = await self.handle.generate.remote(prompt, params)
+        result: GenerationResult = await _acall(self, "generate", prompt, params)
         self._count([result])
         return result
 
     async def agenerate_batch(
         self, prompts: list[str], params: GenerationParams | None = None
     ) -> list[GenerationResult]:
-        results: list[GenerationResult] = await self.handle.generate_batch.remote(list(prompts), params)
+        results: list[GenerationResult] = await _acall(self, "generate_batch", list(prompts), params)
         self._count(results)
         return results
 
     async def achat(
         self, messages: Sequence[dict[str, str] | ChatMessage], params: GenerationParams | None = None
     ) -> GenerationResult:
-        result: GenerationResult = await self.handle.chat.remote(list(messages), params)
+        result: GenerationResult = await _acall(self, "chat", list(messages), params)
         self._count([result])
         return result
 
     async def asummarize(self, text: str, max_words: int = 60) -> str:
-        return str(await self.handle.summarize.remote(text, max_words))
+        return str(await _acall(self, "summarize", text, max_words))
 
     async def astream(
         self, prompt: str, params: GenerationParams | None = None
@@ -124,25 +189,24 @@ class HandleGenerator:
 
     # --- sync twins, for worker threads --------------------------------------------------------------------
     def generate(self, prompt: str, params: GenerationParams | None = None) -> GenerationResult:
-        result: GenerationResult = _wait(self.handle.generate.remote(prompt, params), "generate", self.timeout_s)
+        result: GenerationResult = _call(self, "generate", prompt, params)
         self._count([result])
         return result
 
     def generate_batch(self, prompts: list[str], params: GenerationParams | None = None) -> list[GenerationResult]:
-        response = self.handle.generate_batch.remote(list(prompts), params)
-        results: list[GenerationResult] = _wait(response, "generate_batch", self.timeout_s)
+        results: list[GenerationResult] = _call(self, "generate_batch", list(prompts), params)
         self._count(results)
         return results
 
     def chat(
         self, messages: Sequence[dict[str, str] | ChatMessage], params: GenerationParams | None = None
     ) -> GenerationResult:
-        result: GenerationResult = _wait(self.handle.chat.remote(list(messages), params), "chat", self.timeout_s)
+        result: GenerationResult = _call(self, "chat", list(messages), params)
         self._count([result])
         return result
 
     def summarize(self, text: str, max_words: int = 60) -> str:
-        return str(_wait(self.handle.summarize.remote(text, max_words), "summarize", self.timeout_s))
+        return str(_call(self, "summarize", text, max_words))
 
     def close(self) -> None:
         """Nothing to release here: the model lives in the LLM deployment."""
@@ -153,10 +217,20 @@ class HandleEmbedder:
 
     backend = "serve_handle"
 
-    def __init__(self, name: str, handle: Any, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        name: str,
+        handle: Any,
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        retries: int = DEFAULT_RETRIES,
+        retry_backoff_s: float = 0.5,
+    ) -> None:
         self.name = name
         self.handle = handle
         self.timeout_s = timeout_s
+        self.retries = retries
+        self.retry_backoff_s = retry_backoff_s
         self._model_id: str | None = None
 
     @property
@@ -170,10 +244,10 @@ class HandleEmbedder:
         return self._model_id
 
     async def aembed(self, texts: list[str]) -> np.ndarray:
-        return np.asarray(await self.handle.embed.remote(list(texts)), dtype=np.float32)
+        return np.asarray(await _acall(self, "embed", list(texts)), dtype=np.float32)
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        return np.asarray(_wait(self.handle.embed.remote(list(texts)), "embed", self.timeout_s), dtype=np.float32)
+        return np.asarray(_call(self, "embed", list(texts)), dtype=np.float32)
 
     def close(self) -> None:
         """Nothing to release here: the model lives in the embedder deployment."""
