@@ -80,7 +80,10 @@ def sites() -> Iterator[tuple[Site, Site]]:
     public, internal = Site(PUBLIC, port), Site(INTERNAL, port)
     public_server.RequestHandlerClass = _handler(public)
     internal_server.RequestHandlerClass = _handler(internal)
-    threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in (public_server, internal_server)]
+    threads = [
+        threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        for s in (public_server, internal_server)
+    ]
     for t in threads:
         t.start()
     yield public, internal
