@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 import uuid
 from collections.abc import Sequence
@@ -55,7 +54,9 @@ def _ask_parser() -> argparse.ArgumentParser:
     p.add_argument("--collection", help="document collection to answer from (rag_qa)")
     p.add_argument("--json", action="store_true", help="print the whole result as JSON")
     p.add_argument("--config", help="phase_b.yaml to use (default: config/phase_b.yaml)")
-    p.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    p.add_argument(
+        "-v", "--verbose", action="store_true", help="log what happens, with third-party progress and warnings"
+    )
     return p
 
 
@@ -108,9 +109,9 @@ def _print_result(result: WorkflowResult, as_json: bool, out: TextIO) -> None:
 
 def _ask(argv: Sequence[str], out: TextIO) -> int:
     args = _ask_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
-    )
+    from mm_orch.console import configure
+
+    configure(verbose=args.verbose)  # before models load: third-party bars, logs and warnings stay quiet
     if args.question is None and args.mode != "chat":
         _ask_parser().print_usage(sys.stderr)
         sys.stderr.write("mm-orch: error: give a question, or --mode chat for an interactive session\n")

@@ -15,15 +15,14 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from mm_orch.console import progress as _progress
 from mm_orch.exceptions import MMOrchError, ModelLoadError, ModelUnavailableError
 from mm_orch.hashing import file_sha256
 from mm_orch.models.config import ModelsConfig, load_models_config, resolve_cache_dir
@@ -60,14 +59,6 @@ def is_prepared(meta: ModelMetadata, cache_dir: Path) -> bool:
     except (ValueError, OSError, ModelLoadError, ModelUnavailableError):
         return False
     return bool(recorded.get("size") == gguf.stat().st_size and recorded.get("format") == 1)
-
-
-@contextmanager
-def _progress(enabled: bool) -> Iterator[Progress]:
-    console = Console(stderr=True, quiet=not enabled)
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=False) as progress:
-        yield progress
 
 
 def _import_transformers() -> tuple[Any, Any, Any]:

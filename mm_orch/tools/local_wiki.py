@@ -22,8 +22,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
+from mm_orch.console import progress
 from mm_orch.hashing import sha256_hex
 from mm_orch.tools.bm25_index import INDEX_FORMAT, STOPWORDS, FieldedBM25, make_stemmer
 from mm_orch.tools.config import SearchConfig, resolve_cache_dir
@@ -272,7 +272,9 @@ class LocalWikiSearch:
         log.info("Building the BM25 index over %d articles (once; cached in %s)", len(corpus), directory)
         titles = [a.title for a in corpus.articles]
         bodies = [f"{a.title}. {a.description}. {a.extract}" for a in corpus.articles]
-        index = FieldedBM25.build(titles, bodies, show_progress=self.config.show_progress)
+        with progress(self.config.show_progress) as bar:
+            bar.add_task(f"Building the search index over {len(corpus):,} articles (first run only)", total=None)
+            index = FieldedBM25.build(titles, bodies, show_progress=False)
         index.save(directory, extra_meta={"corpus_sha256": corpus.sha256})
         return index
 
@@ -301,13 +303,12 @@ class LocalWikiSearch:
                 log.warning("Cached vectors %s are unreadable (%s); rebuilding", file, err)
         texts = [_embed_text(a) for a in corpus.articles]
         parts = []
-        for start in tqdm(
-            range(0, len(texts), _EMBED_BATCH),
-            desc="Embedding wiki articles",
-            unit="batch",
-            disable=not self.config.show_progress,
-        ):
-            parts.append(np.asarray(self.embedder.embed(texts[start : start + _EMBED_BATCH]), dtype=np.float32))
+        with progress(self.config.show_progress) as bar:
+            task = bar.add_task(f"Embedding {len(texts):,} articles (first run only)", total=len(texts))
+            for start in range(0, len(texts), _EMBED_BATCH):
+                batch = texts[start : start + _EMBED_BATCH]
+                parts.append(np.asarray(self.embedder.embed(batch), dtype=np.float32))
+                bar.advance(task, len(batch))
         vectors = np.ascontiguousarray(np.vstack(parts), dtype=np.float32)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         vectors /= np.where(norms == 0, 1.0, norms)  # defensive: the protocol promises unit rows

@@ -50,7 +50,11 @@ class SentenceTransformerEmbedder(BaseEmbedder):
         )
         self._batch_size = batch_size
         self._lock = threading.Lock()
-        dim = self._model.get_sentence_embedding_dimension()
+        # sentence-transformers 5 renamed the method (the old name warns); older releases have only the old one
+        width = (
+            getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        )
+        dim = width()
         self._dimension = int(dim) if dim else int(self._model.encode(["x"]).shape[1])
 
     @property
