@@ -85,6 +85,9 @@ class Launch:
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=True,  # Ctrl-C goes to serve run alone
+            # A shell's background job starts with SIGINT ignored, and children inherit that: give serve run the
+            # default Ctrl-C behaviour back, or stop() would wait for nothing.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         self.lines: list[tuple[float, str]] = []
         self._reader = threading.Thread(target=self._read, daemon=True)

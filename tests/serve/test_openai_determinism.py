@@ -5,6 +5,11 @@ not, and it must equal what a bare vLLM engine (no mm-orch code: ``AsyncLLM`` on
 engine settings, in a child process with the LLM replica's environment) answers greedily for the prompt the
 ``chat_generate`` workflow sends: its system prompt, then the user message.
 
+The same holds for retrieval: ``search_qa_fast`` through the Serve path retrieves the same documents as the
+in-process engine (the embedder deployment's vectors are cached under the served model's name, as in-process;
+before that they were keyed by the deployment's alias "embedder", a cache a 32-dim test double had written,
+which is why the serving benchmark once matched on only 6 of 24 answers).
+
 What is NOT deterministic, and why (docs/serving.md, "Determinism"): vLLM's CPU kernels compute in bf16 and
 their reductions depend on the batch a request shares with others, so under concurrent load a greedy reply
 can differ from the same request served alone (5 of 8 prompts identical at 8 in flight in our measurement).
@@ -126,3 +131,50 @@ def test_greedy_answers_repeat_and_match_the_bare_engine(client: openai.OpenAI, 
         [{"role": "system", "content": CHAT_SYSTEM_PROMPT}, {"role": "user", "content": p}] for p in PROMPTS
     ]
     assert bare_engine_answers(conversations, MAX_TOKENS) == first
+
+
+def _in_process_titles(questions: list[str]) -> list[list[str]]:
+    """retrieved_titles of search_qa_fast in-process: the real tools and embedder, a fake generator (retrieval
+    does not depend on it), the rules router (the workflow is forced)."""
+    import asyncio
+
+    from mm_orch.configuration import PhaseBConfig
+    from mm_orch.models import DefaultsConfig, ModelsConfig, embedded_defaults, fake_metadata
+    from mm_orch.orchestration.phase_b_orchestrator import PhaseBOrchestrator
+    from mm_orch.orchestration.wiring import build_default_runtime
+    from mm_orch.routing import build_router
+    from mm_orch.schemas import UserRequest
+
+    embedder = embedded_defaults().defaults.embedder
+    models = ModelsConfig(
+        defaults=DefaultsConfig(generator="fake-gen", embedder=embedder),
+        models=[fake_metadata("fake-gen"), embedded_defaults().get(embedder)],
+    )
+    runtime = build_default_runtime(models_config=models)
+    config = PhaseBConfig.model_validate({"tracer": {"enabled": False}})
+    orch = PhaseBOrchestrator(config, runtime=runtime, router=build_router({"version": "v1"}))
+
+    async def titles(q: str) -> list[str]:
+        result = await orch.aprocess_request(UserRequest(query=q, workflow="search_qa_fast"))
+        return list(result.outputs["retrieved_titles"])
+
+    try:
+        return [asyncio.run(titles(q)) for q in questions]
+    finally:
+        runtime.model_manager.close()  # type: ignore[union-attr]
+
+
+def test_serve_path_retrieves_what_the_in_process_engine_retrieves(served_app: Any) -> None:
+    questions = ["Who wrote Don Quixote?", "What is the capital of France?", "When did the Berlin Wall fall?"]
+    served = []
+    for q in questions:
+        r = httpx.post(
+            f"{served_app.base}/v1/answer",
+            json={"query": q, "workflow": "search_qa_fast"},
+            headers=served_app.auth,
+            timeout=180,
+        )
+        assert r.status_code == 200, r.text
+        served.append(r.json()["outputs"]["retrieved_titles"])
+    assert all(served), served
+    assert served == _in_process_titles(questions)
