@@ -6,9 +6,12 @@ engine settings, in a child process with the LLM replica's environment) answers 
 ``chat_generate`` workflow sends: its system prompt, then the user message.
 
 The same holds for retrieval: ``search_qa_fast`` through the Serve path retrieves the same documents as the
-in-process engine (the embedder deployment's vectors are cached under the served model's name, as in-process;
-before that they were keyed by the deployment's alias "embedder", a cache a 32-dim test double had written,
-which is why the serving benchmark once matched on only 6 of 24 answers).
+in-process engine. It did not always: until the embedder deployment's corpus vectors were cached under the
+served model's name (as in-process), the Serve path keyed them by the deployment's alias "embedder", a
+separate cache written by whichever model last used that name (on this machine a 32-dim test double), and its
+warm-up failed on the event loop. The serving benchmark's 6/24 identical answers predate that change; on the
+current code it measures 24/24 (docs/benchmarks.md). This test and the greedy one above fail if either
+retrieval or decoding drifts apart again.
 
 What is NOT deterministic, and why (docs/serving.md, "Determinism"): vLLM's CPU kernels compute in bf16 and
 their reductions depend on the batch a request shares with others, so under concurrent load a greedy reply
