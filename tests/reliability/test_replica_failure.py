@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import time
 from typing import Any
 
@@ -159,7 +160,12 @@ def test_sigkill_of_a_replica_under_load_loses_no_call(ray_cluster: Any) -> None
         def pid(self) -> int:
             return os.getpid()
 
-    serve.start(http_options={"host": "127.0.0.1", "port": 0})
+    # A real free port (not 0): Serve keeps the HTTP options it was first started with for the whole session,
+    # and the session's served_app fixture (tests/serve) reports the port in force.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
     handle = serve.run(SlowModel.bind(), name="replica_kill", route_prefix=None)
     try:
         pids = {handle.pid.remote().result(timeout_s=60) for _ in range(20)}
