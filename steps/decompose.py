@@ -11,8 +11,10 @@ the question's syntax. The plan records which of the two produced it (``source``
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -106,30 +108,80 @@ def _comparison_items(question: str) -> tuple[str, ...]:
     return ()
 
 
-def rule_plan(question: str) -> Plan:
+Names = Callable[[str], list[str]]
+_ASKS_FOR_INNER = ("what is", "who is", "what was", "who was", "what are", "who were", "name", "list", "give",
+                   "tell me", "what were")  # fmt: skip
+_POSSESSIVE = re.compile(r"^['’]s\s+(?P<noun>[a-z][a-z-]+)\b")
+
+
+def _find(text: str, span: str) -> int:
+    return text.lower().find(span.lower())
+
+
+def _is_entity(inner: str, names: Names) -> bool:
+    """Whether ``inner`` is a name ("the Battle of Cajamarca", "the july revolution of 1830": its head noun is
+    part of a name), not a phrase identifying something through a name ("the capital of ecuador")."""
+    head = _head_noun(inner)
+    if head in _STOP_NOUNS:
+        return True  # "the last of the New Kingdom": no noun to look for
+    return any(head in n.lower().split() for n in names(inner))
+
+
+def _possessive_plan(q: str, names: Names) -> Plan | None:
+    """ "... alexander the great's father ..." -> bridge "alexander the great's father" (type "father")."""
+    for name in names(q):
+        at = _find(q, name)
+        if at < 0:
+            continue
+        match = _POSSESSIVE.match(q[at + len(name) :])
+        if match is None or match.group("noun") in _STOP_NOUNS:
+            continue
+        after = q[at + len(name) + match.start("noun") :]
+        if any(_find(after, n) == 0 for n in names(after)):
+            continue  # "raphael's school of athens": the possessive names a work, not a relation
+        inner = q[at : at + len(name) + match.end()]
+        if q[:at].strip().lower() in _ASKS_FOR_INNER and at + len(inner) >= len(q) - 1:
+            return Plan("single")  # "What is Peru's capital?" asks for the phrase itself
+        return Plan("bridge", inner=inner, bridge_type=match.group("noun"))
+    return None
+
+
+_STOP_NOUNS = frozenset({"name", "own", "first", "last", "most", "largest", "biggest", "main", "one", "two"})
+
+
+def rule_plan(question: str, names: Names = name_spans) -> Plan:
     """The deterministic plan: comparison when two names are compared, bridge when a noun phrase identifies
-    its referent through a named thing ("the author of Don Quixote"), else single."""
+    its referent through a named thing ("the author of Don Quixote", "Peru's capital"), else single.
+
+    ``names`` finds the names of a text (default: capitalised runs; the self-ask step passes the corpus' title
+    spans too, so lower-case questions such as "the author of hamlet" are read the same way)."""
     items = _comparison_items(question)
     if len(items) == 2 and (_COMPARATIVE.search(question) or re.match(r"^\s*(are|were|do|did)\b", question, re.I)):
         return Plan("comparison", items=items)
     q = question.strip().rstrip("?").strip()
+    possessive = _possessive_plan(q, names)
+    if possessive is not None:  # "the inhabitants of burkina faso's capital": the possessive is innermost
+        return possessive
     starts = [m.start() for m in re.finditer(r"\b[Tt]he\s", q)]
     candidates = [m for at in starts if (m := _BRIDGE_NOUN.match(q, at)) is not None]
     for match in reversed(candidates):  # the innermost phrase first: "the country where X is" in "the capital of
         # the country where X is"
         rest = match.group("rest")
-        if match.group("link").lower() in ("of", "by"):
-            names = name_spans(rest)
-            if not names:
+        if re.match(r"(?:which|what)\b", rest, re.I):
+            continue  # "the leaves of which plant": the question's focus, nothing named
+        found = [n for n in names(rest) if not n.isdigit()]
+        if match.group("link").lower() in ("of", "by") or match.start() == 0:
+            if not found:
                 continue
-            name = names[0]
-            end = rest.find(name) + len(name)
+            end = _find(rest, found[0]) + len(found[0])
             inner = q[match.start() : match.start("rest") + end]
         else:
-            inner = _TRAILING_VERB.sub("", q[match.start() :]) if match.start() > 0 else ""
-        if not inner or not name_spans(inner) or inner.strip().lower() == q.lower():
+            inner = _TRAILING_VERB.sub("", q[match.start() :])
+        if not inner or not names(inner) or inner.strip().lower() == q.lower() or _is_entity(inner, names):
             continue
-        if q[: match.start()].strip().lower() in ("", "what is", "who is", "what was", "who was"):
+        prefix = q[: match.start()].strip().lower()
+        after = q[match.start() + len(inner) :].split()
+        if prefix in _ASKS_FOR_INNER or (not prefix and len(after) < 2):
             # "Who is the author of X?" asks for the inner phrase itself: a single hop
             return Plan("single")
         return Plan("bridge", inner=inner, bridge_type=_head_noun(inner))
@@ -176,6 +228,23 @@ async def model_plan(question: str, runtime: Any, model_name: str = "default") -
     return validate_plan(question, raw) if isinstance(raw, dict) else None
 
 
+async def corpus_names(runtime: Any) -> Names:
+    """A ``names`` function for :func:`rule_plan`: capitalised runs plus the search tool's name spans
+    (``names_in``: lower-case titles of proper nouns) when the tool has them."""
+    tool = runtime.tool("web_search")
+    names_in = getattr(tool, "names_in", None)
+    if names_in is None:
+        return name_spans
+    await asyncio.to_thread(names_in, "")  # loads the title index off the event loop once
+
+    def names(text: str) -> list[str]:
+        spans = name_spans(text)
+        folded = " ".join(spans).lower()
+        return spans + [s for s in names_in(text) if s.lower() not in folded]
+
+    return names
+
+
 async def plan_question(question: str, runtime: Any, model_name: str = "default") -> Plan:
     """The model's plan when it validates, else :func:`rule_plan`.
 
@@ -184,7 +253,7 @@ async def plan_question(question: str, runtime: Any, model_name: str = "default"
     last word when they see a shape the model called ``single``: a 135M model often
     labels every question single, and a missed decomposition costs the answer while a needless one does not.
     """
-    rules = rule_plan(question)
+    rules = rule_plan(question, await corpus_names(runtime))
     if not runtime.setting("decompose_with_model", False):
         return rules
     proposed = await model_plan(question, runtime, model_name)

@@ -20,146 +20,18 @@ bounds it as well (``max_iterations``).
 from __future__ import annotations
 
 import asyncio
-import re
 from typing import Any
 
 from mm_orch.exceptions import MMOrchError
 from mm_orch.orchestration import BaseStep, State
 from steps.answer import compose_answer
+from steps.bridge import choose_bridge, titles_in
 from steps.common import SourceDoc, cite, read_sources
 from steps.compare import compare_items
-from steps.decompose import Plan, plan_question
-from steps.sources import linked_documents
+from steps.decompose import Plan, corpus_names, plan_question
 from steps.text import Evidence, select_evidence, split_sentences
 
-__all__ = ["SelfAskComposeStep", "SelfAskDecomposeStep", "SelfAskHopStep", "find_bridge", "type_matches"]
-
-_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "author": ("writer", "novelist", "poet", "playwright", "author", "dramatist", "essayist"),
-    "writer": ("writer", "novelist", "poet", "playwright", "author"),
-    "novel": ("novel", "book"),
-    "book": ("novel", "book", "treatise", "work"),
-    "city": ("city", "town", "capital", "metropolis", "municipality", "commune"),
-    "town": ("city", "town", "village", "municipality"),
-    "country": ("country", "nation", "state", "kingdom", "republic", "empire"),
-    "nation": ("country", "nation", "state", "kingdom", "republic"),
-    "state": ("state", "country", "province", "region"),
-    "painter": ("painter", "artist"),
-    "artist": ("painter", "artist", "sculptor", "musician", "singer"),
-    "singer": ("singer", "musician", "rapper", "vocalist"),
-    "band": ("band", "group"),
-    "director": ("director", "filmmaker"),
-    "film": ("film", "movie"),
-    "scientist": ("scientist", "physicist", "chemist", "biologist", "mathematician", "astronomer"),
-    "company": ("company", "corporation", "conglomerate", "manufacturer", "business"),
-    "river": ("river", "tributary"),
-    "mountain": ("mountain", "peak", "volcano"),
-    "planet": ("planet",),
-    "continent": ("continent",),
-    "language": ("language",),
-    "religion": ("religion", "faith"),
-    "sea": ("sea", "ocean", "gulf"),
-    "ocean": ("ocean", "sea"),
-    "island": ("island", "archipelago"),
-    "empire": ("empire", "state", "dynasty"),
-    "team": ("team", "club"),
-}
-_PERSON_NOUNS = frozenset(
-    [
-        "author",
-        "writer",
-        "painter",
-        "composer",
-        "director",
-        "founder",
-        "inventor",
-        "commander",
-        "wife",
-        "husband",
-        "son",
-        "daughter",
-        "father",
-        "mother",
-        "king",
-        "queen",
-        "emperor",
-        "president",
-        "leader",
-        "discoverer",
-        "singer",
-        "creator",
-        "designer",
-        "architect",
-        "engineer",
-        "scientist",
-        "player",
-        "sculptor",
-        "poet",
-        "playwright",
-        "novelist",
-        "philosopher",
-        "astronaut",
-        "actor",
-        "actress",
-        "explorer",
-        "ruler",
-        "pharaoh",
-        "pope",
-        "brother",
-        "sister",
-        "teacher",
-        "student",
-        "successor",
-        "predecessor",
-        "co-founder",
-        "cofounder",
-        "person",
-        "man",
-        "woman",
-    ]
-)
-_PERSON_LEAD = re.compile(
-    r"\b(?:was|is)\s+(?:an?\s+|the\s+)?(?:[\w-]+\s+){0,5}?(?:writer|author|poet|painter|composer|scientist|"
-    r"physicist|chemist|politician|actor|actress|singer|philosopher|mathematician|king|queen|emperor|president|"
-    r"artist|inventor|engineer|explorer|leader|astronaut|businessman|entrepreneur|novelist|playwright|sculptor|"
-    r"architect|astronomer|biologist|naturalist|general|statesman|pharaoh|ruler|monarch|director|filmmaker|"
-    r"musician|rapper|pianist|conductor|economist|historian|theologian|pope|saint|officer|aviator|pilot)\b",
-    re.IGNORECASE,
-)
-
-
-def type_matches(bridge_type: str, text: str) -> bool:
-    """Whether an article whose lead is ``text`` is a ``bridge_type`` ("country": "India ... is a country")."""
-    lead = " ".join(split_sentences(text)[:2]).lower()
-    if bridge_type in _PERSON_NOUNS and _PERSON_LEAD.search(lead):
-        return True
-    words = _SYNONYMS.get(bridge_type, (bridge_type,))
-    return any(re.search(rf"\b{re.escape(w)}s?\b", lead) for w in words)
-
-
-async def _titles_in(runtime: Any, text: str, exclude: set[str], limit: int) -> list[Any]:
-    search = runtime.tool("web_search")
-    if hasattr(search, "titles_in"):
-        hits = await asyncio.to_thread(search.titles_in, text)
-        return [h for h in hits if h.title.lower() not in exclude][:limit]
-    return await linked_documents(runtime, text, set(exclude), limit)
-
-
-async def find_bridge(runtime: Any, sentences: list[str], bridge_type: str, exclude: set[str]) -> Any | None:
-    """The first article named in ``sentences`` (best first) that is a ``bridge_type``; without a type, the
-    first article named in the best sentence."""
-    fetcher = runtime.tool("fetch")
-    for sentence in sentences:
-        for hit in await _titles_in(runtime, sentence, exclude, 8):
-            if not bridge_type:
-                return hit
-            try:
-                text = (await asyncio.to_thread(fetcher.fetch, hit.url)).text
-            except MMOrchError:
-                text = hit.snippet
-            if type_matches(bridge_type, text):
-                return hit
-    return None
+__all__ = ["SelfAskComposeStep", "SelfAskDecomposeStep", "SelfAskHopStep"]
 
 
 async def _search(runtime: Any, query: str, k: int) -> list[Any]:
@@ -240,10 +112,12 @@ class SelfAskHopStep(BaseStep):
             retrieved += [h.title for hs in hit_lists for h in hs]
         else:
             hits = await _search(runtime, query, k)
+            if plan.kind == "bridge" and n == 0:  # the whole question too: the inner phrase may miss a word
+                hits += await _search(runtime, question, k)
             retrieved += [h.title for h in hits]
             bridge_title = hops[-1].get("bridge") if hops else None
             if bridge_title:
-                named = await _titles_in(runtime, bridge_title, set(), 1)
+                named = await titles_in(runtime, bridge_title, set(), 1)
                 hits = [h for h in named if h.title == bridge_title] + hits
         added = await _fetch_new(runtime, hits[: max(2, len(plan.items))] if n else hits, sources)
         start = len(sources)
@@ -252,18 +126,20 @@ class SelfAskHopStep(BaseStep):
         best = select_evidence(query, hop_docs, max_sentences=3, per_source=2) if hop_docs else []
         bridge = None
         if plan.kind == "bridge" and n == 0 and best and n + 1 < int(runtime.setting("self_ask_max_hops", 2)):
-            named = [h.title.lower() for h in await _titles_in(runtime, plan.inner, set(), 4)]
-            exclude = set(named) | {w.lower() for w in plan.inner.split()}
-            bridge = await find_bridge(runtime, [e.text for e in best], plan.bridge_type, exclude)
+            names = await corpus_names(runtime)
+            exclude = {name.lower() for name in names(question)}
+            exclude |= {t.lower() for t, _ in hop_docs if t.lower().removeprefix("the ") in question.lower()}
+            bridge = await choose_bridge(runtime, question, plan.inner, plan.bridge_type, hop_docs, exclude)
         sentence = ""
         source = -1
-        if best:
-            chosen = next((e for e in best if bridge is not None and bridge.title in e.text), best[0])
-            sentence, source = chosen.text, start + chosen.source
-        hops.append({"sub_question": query, "titles": [t for t, _ in hop_docs], "sentence": sentence,
-                     "source": source, "bridge": bridge.title if bridge else None})  # fmt: skip
         if bridge is not None:
-            sub_questions.append(_rewrite(question, plan.inner, bridge.title))
+            sentence, source = bridge.sentence, start + bridge.source
+        elif best:
+            sentence, source = best[0].text, start + best[0].source
+        hops.append({"sub_question": query, "titles": [t for t, _ in hop_docs], "sentence": sentence,
+                     "source": source, "bridge": bridge.hit.title if bridge else None})  # fmt: skip
+        if bridge is not None:
+            sub_questions.append(_rewrite(question, plan.inner, bridge.hit.title))
         return {
             "sub_questions": sub_questions,
             "hops": hops,

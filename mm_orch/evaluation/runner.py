@@ -109,7 +109,9 @@ def build_orchestrator(config: EvalConfig) -> Any:
             else {"enabled": False}
         )
         phase_b = phase_b.model_copy(update={"tracer": tracer})
-    return PhaseBOrchestrator(phase_b)
+    orchestrator = PhaseBOrchestrator(phase_b)
+    orchestrator.warm_up()  # the constructor is cheap; registries, runtime and executor are built here
+    return orchestrator
 
 
 def ingest_eval_collection(runtime: Any, questions: Sequence[EvalQuestion], config: EvalConfig) -> int:

@@ -107,9 +107,11 @@ class TitleIndex:
             base = title.split(" (", 1)[0].casefold()
             if base != title.casefold():
                 self._base.setdefault(base, []).append(i)
+            if base.startswith("the ") and len(base) > 4:  # "school of athens" -> The School of Athens
+                self._base.setdefault(base[4:], []).append(i)
 
     def lookup(self, span: str) -> list[int]:
-        """Articles titled ``span`` (exact, case-insensitive), then those titled ``span (...)``."""
+        """Articles titled ``span`` (exact, case-insensitive), then those titled ``span (...)`` or ``The span``."""
         key = span.casefold()
         return list(dict.fromkeys([*self._exact.get(key, []), *self._base.get(key, [])]))
 

@@ -115,6 +115,16 @@ def _embed_text(article: WikiArticle) -> str:
     return snippet_of(head + article.extract, _EMBED_CHARS)
 
 
+def is_proper_name(article: WikiArticle) -> bool:
+    """Whether ``article`` is about a proper noun: its lead never writes its title in lower case (*Ecuador*,
+    *Taj Mahal*), unlike common nouns (*Pope*: "The pope is ...", *War*: "... a war ...")."""
+    base = article.title.split(" (", 1)[0]
+    if base.lower().startswith("the "):
+        base = base[4:]
+    lower = base.lower()
+    return lower != base and re.search(rf"\b{re.escape(lower)}\b", article.extract) is None
+
+
 def embedder_id(embedder: Embedder) -> str:
     """A stable name for an embedder, used to key cached vectors (model id/name attribute, else class name)."""
     for attr in ("model_id", "model_name", "name"):
@@ -220,14 +230,15 @@ class LocalWikiSearch:
         terms = self._query_terms(query)
         return [self._result(corpus.articles[i], score, terms) for i, score in ranked]
 
-    def titles_in(self, text: str, limit: int = 16) -> list[SearchResult]:
+    def titles_in(self, text: str, limit: int = 16, *, lower_case: bool = False) -> list[SearchResult]:
         """Articles whose titles are capitalised spans of ``text``, in text order (the links a text makes by
-        naming other articles: "... by the Spanish author Miguel de Cervantes" -> *Miguel de Cervantes*)."""
+        naming other articles: "... by the Spanish author Miguel de Cervantes" -> *Miguel de Cervantes*).
+        ``lower_case`` also takes lower-case spans ("the capital of ecuador" -> *Ecuador*)."""
         self.warm_up()
         assert self._titles is not None
         found: list[tuple[int, int]] = []
         for match in self._titles.matches(text):
-            if match.weight < 1.0:
+            if match.weight < 1.0 and not lower_case:
                 continue
             position = text.find(match.span)
             found.append((position if position >= 0 else len(text), match.articles[0]))
@@ -235,6 +246,18 @@ class LocalWikiSearch:
         terms = self._query_terms(text)
         hits = [self._result(self.corpus.articles[i], 1.0, terms) for _, i in found[:limit]]
         return list({h.title: h for h in hits}.values())
+
+    def names_in(self, text: str) -> list[str]:
+        """The spans of ``text`` that name something: capitalised title spans, and lower-case ones whose article
+        is about a proper noun ("what is the capital of ecuador" -> ["ecuador"]; "capital" is no name)."""
+        self.warm_up()
+        assert self._titles is not None
+        corpus = self.corpus
+        spans = []
+        for match in self._titles.matches(text):
+            if match.weight >= 1.0 or is_proper_name(corpus.articles[match.articles[0]]):
+                spans.append((text.lower().find(match.span.lower()), match.span))
+        return [span for _, span in sorted(spans)]
 
     def article(self, title: str) -> WikiArticle | None:
         """The corpus article with this title (exact, then case-insensitive), or None."""
