@@ -136,7 +136,8 @@ class SelfAskHopStep(BaseStep):
             sentence, source = bridge.sentence, start + bridge.source
         elif best:
             sentence, source = best[0].text, start + best[0].source
-        hops.append({"sub_question": query, "titles": [t for t, _ in hop_docs], "sentence": sentence,
+        titles = list(dict.fromkeys([*(h.title for h in hits), *(t for t, _ in hop_docs)]))
+        hops.append({"sub_question": query, "titles": titles, "sentence": sentence,
                      "source": source, "bridge": bridge.hit.title if bridge else None})  # fmt: skip
         if bridge is not None:
             sub_questions.append(_rewrite(question, plan.inner, bridge.hit.title))
@@ -201,7 +202,7 @@ class SelfAskComposeStep(BaseStep):
     @staticmethod
     def _order(hops: list[Any], sources: list[SourceDoc]) -> list[int]:
         """Hop 2's sources first (the bridge entity's article leading), then the rest."""
-        last = [i for i, s in enumerate(sources) if s.title in set(hops[-1]["titles"])]
+        last = [i for i, s in enumerate(sources) if s.title in set(hops[-1]["titles"][:3])]
         bridge = hops[0].get("bridge")
         last.sort(key=lambda i: sources[i].title != bridge)
         return last + [i for i in range(len(sources)) if i not in last]

@@ -145,6 +145,7 @@ STOPWORDS = frozenset(
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 _ABBREVIATIONS = ("e.g.", "i.e.", "c.", "ca.", "St.", "Mr.", "Mrs.", "Dr.", "U.S.", "vs.", "No.", "Jr.", "Sr.")
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
+_INITIAL = re.compile(r"(?:^|\s)[A-Z]\.$")  # "H. G. Wells": an initial ends no sentence
 _PUNCT_TABLE = str.maketrans("", "", string.punctuation + "’‘“”–—")
 
 
@@ -153,7 +154,7 @@ def split_sentences(text: str) -> list[str]:
     parts = _SENTENCE_END.split(" ".join(text.split()))
     sentences: list[str] = []
     for part in parts:
-        if sentences and sentences[-1].endswith(_ABBREVIATIONS):
+        if sentences and (sentences[-1].endswith(_ABBREVIATIONS) or _INITIAL.search(sentences[-1])):
             sentences[-1] = f"{sentences[-1]} {part}"
         elif part:
             sentences.append(part)

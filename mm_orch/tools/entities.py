@@ -69,6 +69,7 @@ QUESTION_WORDS = frozenset(
     ]
 )
 _CONNECTORS = frozenset({"of", "the", "de", "von", "van", "da", "del", "la", "le", "and", "&", "du", "di"})
+_REGNAL = re.compile(r"^(\S+ [ivxl]+) of \S.*$")  # a ruler's title: name, regnal number, realm
 
 
 def _clean(token: str) -> str:
@@ -109,6 +110,9 @@ class TitleIndex:
                 self._base.setdefault(base, []).append(i)
             if base.startswith("the ") and len(base) > 4:  # "school of athens" -> The School of Athens
                 self._base.setdefault(base[4:], []).append(i)
+            regnal = _REGNAL.match(base)
+            if regnal:  # "Philip II" -> Philip II of Macedon
+                self._base.setdefault(regnal.group(1), []).append(i)
 
     def lookup(self, span: str) -> list[int]:
         """Articles titled ``span`` (exact, case-insensitive), then those titled ``span (...)`` or ``The span``."""
