@@ -94,11 +94,11 @@ def type_matches(bridge_type: str, text: str) -> bool:
     return any(re.search(rf"\b{re.escape(w)}s?\b", lead) for w in words)
 
 
-async def titles_in(runtime: Any, text: str, exclude: set[str], limit: int) -> list[Any]:
+async def titles_in(runtime: Any, text: str, exclude: set[str], limit: int, senses: int = 1) -> list[Any]:
     """Articles named in ``text`` (the local corpus' title index, else a search per name), minus ``exclude``."""
     search = runtime.tool("web_search")
     if hasattr(search, "titles_in"):
-        hits = await asyncio.to_thread(search.titles_in, text)
+        hits = await asyncio.to_thread(search.titles_in, text, 16, senses=senses)
         return [h for h in hits if h.title.lower() not in exclude][:limit]
     return await linked_documents(runtime, text, set(exclude), limit)
 
@@ -160,7 +160,7 @@ async def choose_bridge(
     link_words = set(content_words(inner)) or question_words
     found: dict[str, tuple[Any, float, int, str]] = {}
     for share, rank, sentence in _linking_sentences(link_words, docs, 4):
-        for hit in await titles_in(runtime, sentence, exclude, 8):
+        for hit in await titles_in(runtime, sentence, exclude, 8, senses=3):
             if hit.title not in found and hit.title != docs[rank][0]:
                 found[hit.title] = (hit, share, rank, sentence)
     picked = list(found.values())[:max_candidates]

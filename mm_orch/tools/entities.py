@@ -110,6 +110,9 @@ class TitleIndex:
                 self._base.setdefault(base, []).append(i)
             if base.startswith("the ") and len(base) > 4:  # "school of athens" -> The School of Athens
                 self._base.setdefault(base[4:], []).append(i)
+            undotted = " ".join(base.replace(".", " ").split())
+            if undotted != base:  # spans lose their dots: "H. G. Wells" is looked up as "h g wells"
+                self._base.setdefault(undotted, []).append(i)
             regnal = _REGNAL.match(base)
             if regnal:  # "Philip II" -> Philip II of Macedon
                 self._base.setdefault(regnal.group(1), []).append(i)

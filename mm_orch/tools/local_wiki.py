@@ -230,19 +230,21 @@ class LocalWikiSearch:
         terms = self._query_terms(query)
         return [self._result(corpus.articles[i], score, terms) for i, score in ranked]
 
-    def titles_in(self, text: str, limit: int = 16, *, lower_case: bool = False) -> list[SearchResult]:
+    def titles_in(self, text: str, limit: int = 16, *, senses: int = 1) -> list[SearchResult]:
         """Articles whose titles are capitalised spans of ``text``, in text order (the links a text makes by
         naming other articles: "... by the Spanish author Miguel de Cervantes" -> *Miguel de Cervantes*).
-        ``lower_case`` also takes lower-case spans ("the capital of ecuador" -> *Ecuador*)."""
+        ``senses`` > 1 also returns the other articles a span may mean ("Philip II" -> *Philip II of France*,
+        *Philip II of Macedon*), for a caller that tells them apart."""
         self.warm_up()
         assert self._titles is not None
         found: list[tuple[int, int]] = []
         for match in self._titles.matches(text):
-            if match.weight < 1.0 and not lower_case:
+            if match.weight < 1.0:
                 continue
             position = text.find(match.span)
-            found.append((position if position >= 0 else len(text), match.articles[0]))
-        found.sort()
+            for article in match.articles[: max(1, senses)]:
+                found.append((position if position >= 0 else len(text), article))
+        found.sort(key=lambda item: item[0])
         terms = self._query_terms(text)
         hits = [self._result(self.corpus.articles[i], 1.0, terms) for _, i in found[:limit]]
         return list({h.title: h for h in hits}.values())
