@@ -209,7 +209,7 @@ class AnswerStep(BaseStep):
     description = "Answer the question from the evidence with the model; verify it and cite the sources."
     input_keys = ["question"]
     output_keys = ["answer", "citations", "quality_signals"]
-    optional_input_keys = ["sources", "docs", "evidence", "failures", "summaries"]
+    optional_input_keys = ["sources", "docs", "evidence", "failures", "summaries", "notice"]
     optional_output_keys = ["failures"]
     required_capabilities = ["generate"]
     strict = False
@@ -227,11 +227,12 @@ class AnswerStep(BaseStep):
             strict=self.strict,
             failures=list(state.get("failures") or []),
         )
-        out: dict[str, Any] = {
-            "answer": result.answer,
-            "citations": result.citations,
-            "quality_signals": result.quality_signals,
-        }
+        answer, signals = result.answer, result.quality_signals
+        notice = str(state.get("notice") or "")
+        if notice:  # e.g. RAG over a collection that holds nothing yet: say so first, then what search found
+            answer = f"{notice}\n\nFrom the built-in corpus instead: {answer}"
+            signals = {**signals, "notice": True}
+        out: dict[str, Any] = {"answer": answer, "citations": result.citations, "quality_signals": signals}
         if result.failures:
             out["failures"] = result.failures
         return out

@@ -36,8 +36,8 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "book": ("novel", "book", "treatise", "work"),
     "city": ("city", "town", "capital", "metropolis", "municipality", "commune"),
     "town": ("city", "town", "village", "municipality"),
-    "country": ("country", "nation", "state", "kingdom", "republic", "empire"),
-    "nation": ("country", "nation", "state", "kingdom", "republic"),
+    "country": ("country", "nation", "sovereign state", "kingdom", "republic", "empire"),
+    "nation": ("country", "nation", "sovereign state", "kingdom", "republic"),
     "state": ("state", "country", "province", "region"),
     "painter": ("painter", "artist"),
     "artist": ("painter", "artist", "sculptor", "musician", "singer"),
@@ -85,13 +85,24 @@ _PERSON_LEAD = re.compile(
 )
 
 
+_PREDICATE = re.compile(
+    r"\b(?:is|was|are|were)\s+(?:an?|the|one of the)\s+(?P<noun>.*?)"
+    r"(?:\s+(?:in|of|on|at|located|situated|that|which|who|whose|from|with|by|near|between|for)\b|[,;.(]|$)"
+)
+
+
 def type_matches(bridge_type: str, text: str) -> bool:
-    """Whether an article whose lead is ``text`` is a ``bridge_type`` ("country": "India ... is a country")."""
+    """Whether an article whose lead is ``text`` is a ``bridge_type`` ("country": "India ... is a country").
+
+    The type is read from the first sentence's predicate noun ("Agra is a city on the banks of ... the Indian
+    state of Uttar Pradesh": a city, not a state), else from anywhere in the first two sentences."""
     lead = " ".join(split_sentences(text)[:2]).lower()
     if bridge_type in _PERSON_NOUNS and _PERSON_LEAD.search(lead):
         return True
     words = _SYNONYMS.get(bridge_type, (bridge_type,))
-    return any(re.search(rf"\b{re.escape(w)}s?\b", lead) for w in words)
+    predicate = _PREDICATE.search(split_sentences(text)[0].lower()) if text.strip() else None
+    where = predicate.group("noun") if predicate else lead
+    return any(re.search(rf"\b{re.escape(w)}s?\b", where) for w in words)
 
 
 async def titles_in(runtime: Any, text: str, exclude: set[str], limit: int, senses: int = 1) -> list[Any]:

@@ -10,16 +10,26 @@ from mm_orch.tools import CollectionNotFoundError, reciprocal_rank_fusion
 from steps.common import read_sources
 from steps.text import content_words
 
-__all__ = ["RerankStep", "RetrieveStep"]
+__all__ = ["RerankStep", "RetrieveStep", "nothing_ingested"]
+
+
+def nothing_ingested(collection: str) -> str:
+    """What a RAG answer says when ``collection`` holds nothing: the fact and the command that fixes it."""
+    return (
+        f"Nothing has been ingested into the document collection {collection!r} yet, so there are no documents "
+        f"of yours to answer from. Ingest a folder of .txt/.md/.html files first: "
+        f"`python -m mm_orch.main ingest docs/ --collection {collection}`, then ask again."
+    )
 
 
 class RetrieveStep(BaseStep):
     """``question`` (+ optional ``collection``) -> ``sources`` and ``docs`` from the document store.
 
     The collection is ``state['collection']``, else the runtime setting ``rag_collection``, else
-    ``"default"``; ``retrieve_k`` (default 8) chunks are returned (``retrieved_titles`` lists their documents). When the collection does not exist the step
-    falls back to the search tool (so a question routed to RAG before anything was ingested still gets an
-    answer) and records the fallback in ``failures`` and ``retrieval_fallback``.
+    ``"default"``; ``retrieve_k`` (default 8) chunks are returned (``retrieved_titles`` lists their documents).
+    When the collection does not exist (or is empty) the step falls back to the search tool, so a question routed
+    to RAG before anything was ingested still gets an answer, records the fallback in ``failures`` and
+    ``retrieval_fallback``, and sets ``notice`` (:func:`nothing_ingested`), which the answer leads with.
     """
 
     name = "retrieve"
@@ -27,7 +37,7 @@ class RetrieveStep(BaseStep):
     input_keys = ["question"]
     output_keys = ["sources", "docs"]
     optional_input_keys = ["collection", "failures"]
-    optional_output_keys = ["failures", "retrieval_fallback", "retrieved_titles"]
+    optional_output_keys = ["failures", "retrieval_fallback", "retrieved_titles", "notice"]
     required_capabilities = ["retrieve"]
 
     async def execute(self, state: State, runtime: Any) -> dict[str, Any]:
@@ -37,15 +47,19 @@ class RetrieveStep(BaseStep):
         store = runtime.tool("document_store")
         try:
             chunks = await asyncio.to_thread(store.retrieve, question, collection, k)
+            problem = "" if chunks else f"collection {collection!r} is empty"
         except CollectionNotFoundError as exc:
+            chunks, problem = [], str(exc)
+        if problem:
             hits = await asyncio.to_thread(runtime.tool("web_search").search, question, k)
             sources = [{"title": h.title, "url": h.url, "doc_id": h.doc_id, "text": h.snippet} for h in hits]
-            failures = [*list(state.get("failures") or []), f"retrieve: {exc}"[:300]]
+            failures = [*list(state.get("failures") or []), f"retrieve: {problem}"[:300]]
             return {
                 "sources": sources,
                 "docs": {s["url"]: s["text"] for s in sources},
                 "failures": failures,
                 "retrieval_fallback": True,
+                "notice": nothing_ingested(collection),
             }
         sources = [{"title": c.title, "url": "", "doc_id": c.doc_id, "text": c.text} for c in chunks]
         return {

@@ -201,11 +201,15 @@ class SelfAskComposeStep(BaseStep):
 
     @staticmethod
     def _order(hops: list[Any], sources: list[SourceDoc]) -> list[int]:
-        """Hop 2's sources first (the bridge entity's article leading), then the rest."""
-        last = [i for i, s in enumerate(sources) if s.title in set(hops[-1]["titles"][:3])]
+        """The bridge entity's article, then hop 2's other new sources: the rewritten question is about the bridge,
+        so hop 1's documents (whose sentences a small model may copy a wrong span from) are left out."""
         bridge = hops[0].get("bridge")
+        first = set(hops[0]["titles"]) - {bridge}
+        last = [
+            i for i, s in enumerate(sources) if s.title in set(hops[-1]["titles"][:3]) and s.title not in first
+        ]
         last.sort(key=lambda i: sources[i].title != bridge)
-        return last + [i for i in range(len(sources)) if i not in last]
+        return last or list(range(len(sources)))
 
     async def _comparison(
         self, question: str, plan: Plan, sources: list[SourceDoc], runtime: Any, failures: list[str]
