@@ -112,7 +112,7 @@ def create_app(
     app.add_middleware(RequestContextMiddleware, counters=counters)  # outermost: every response gets the id
     install_error_handlers(app)
 
-    def guard(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None) -> None:
+    async def guard(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None) -> None:
         """Declares the bearer scheme in OpenAPI; AccessControl has checked the key and limits already."""
 
     def request_id(request: Request) -> str:
