@@ -31,6 +31,6 @@ def replica_info() -> dict[str, Any]:
         from ray import serve
 
         replica = serve.get_replica_context().replica_id.unique_id
-    except Exception:  # outside a Serve replica (unit tests, local use)
+    except Exception:  # noqa: BLE001 - outside a Serve replica (unit tests, local use)
         replica = None
     return {"replica_id": replica, "pid": os.getpid()}

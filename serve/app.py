@@ -113,7 +113,7 @@ class IngressServer:
                 continue
             try:
                 warm()
-            except Exception as exc:  # a tool that cannot warm up fails its first request instead, loudly
+            except Exception as exc:  # noqa: BLE001 - a tool that cannot warm up fails its first request instead, loudly
                 log.warning("tool %r failed to warm up: %s", name, exc)
 
     def __serve_build_asgi_app__(self) -> Any:

@@ -127,7 +127,7 @@ class OrchestratorBackend:
                 await asyncio.wait_for(_awaitable(method.remote()), self.readiness_timeout_s)
             except TimeoutError:
                 return f"no answer within {self.readiness_timeout_s} s (starting, or overloaded)"
-            except Exception as exc:  # any failure means: not ready, and why
+            except Exception as exc:  # noqa: BLE001 - any failure means: not ready, and why
                 return f"{type(exc).__name__}: {str(exc)[:300]}"
             return "ok"
 

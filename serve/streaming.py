@@ -143,7 +143,7 @@ class StreamedRun:
             except TimeoutError:
                 self._fail(timeout_error(self.timeout_s))
                 return
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - sent to the client as the stream's typed error
                 self._fail(from_exception(exc, request_id=self.request.request_id, workflows=self._workflows()))
                 return
         self.result = result
@@ -170,7 +170,7 @@ class StreamedRun:
     def _workflows(self) -> list[str]:
         try:
             return [w.name for w in self.backend.workflows()]
-        except Exception:  # the list only decorates an error message
+        except Exception:  # noqa: BLE001 - the list only decorates an error message
             return []
 
     # --- the consumer --------------------------------------------------------------------------------------

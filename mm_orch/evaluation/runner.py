@@ -186,7 +186,7 @@ def _run(orchestrator: Any, request: Any) -> tuple[Any, float, str]:
         result, error = orchestrator.process_request(request), ""
         if not result.success:
             error = str(result.error or "failed")
-    except Exception as exc:  # one failed request is a scored failure, not the end of the run
+    except Exception as exc:  # noqa: BLE001 - one failed request is a scored failure, not the end of the run
         result, error = None, f"{type(exc).__name__}: {exc}"[:500]
     return result, (time.perf_counter() - start) * 1000, error
 

@@ -323,7 +323,7 @@ def _in_ray_worker() -> bool:
         from ray._private.worker import WORKER_MODE, global_worker
 
         return bool(ray.is_initialized() and global_worker.mode == WORKER_MODE)
-    except Exception:  # a Ray without these internals: treat as outside Ray
+    except Exception:  # noqa: BLE001 - a Ray without these internals: treat as outside Ray
         return False
 
 

@@ -73,7 +73,7 @@ class RayExporter:
                         else:
                             for _ in range(count):
                                 metric.observe(value, tags=tags)
-                except Exception as exc:  # Ray gone or refusing: keep serving, say so once
+                except Exception as exc:  # noqa: BLE001 - Ray gone or refusing: keep serving, say so once
                     if not self._failed:
                         self._failed = True
                         logger.warning(

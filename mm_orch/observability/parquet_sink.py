@@ -266,7 +266,9 @@ class ParquetSink:
     def _publish(self) -> None:
         if self._writer is None:
             return
-        assert self._file is not None and self._tmp_path is not None and self._final_path is not None
+        assert self._file is not None
+        assert self._tmp_path is not None
+        assert self._final_path is not None
         try:
             self._writer.close()
             self._file.flush()

@@ -184,7 +184,7 @@ class Tracer:
             raise TracingError("This Tracer is closed; records can no longer be written. Create a new Tracer.")
         try:
             record_json = _serialise(trace)  # one serialisation for both sinks; a snapshot of the record
-        except Exception as err:  # an unserialisable record is the run's loss, never the request's failure
+        except Exception as err:  # noqa: BLE001 - an unserialisable record is the run's loss, never the request's failure
             self._note_error(f"trace {trace.trace_id!r} could not be serialised: {err}", dropped=True)
             for sink, on in (("jsonl", self._jsonl), ("parquet", self._parquet)):
                 if on is not None:
@@ -309,5 +309,5 @@ def _close_open_tracers() -> None:
     for tracer in tracers:
         try:
             tracer.close()
-        except Exception as err:  # at exit: report and carry on closing the others
+        except Exception as err:  # noqa: BLE001 - at exit: report and carry on closing the others
             logger.error("Closing %r at exit failed: %s", tracer, err)

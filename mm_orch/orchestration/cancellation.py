@@ -111,7 +111,7 @@ class ThreadCall:
             if not self.future.set_running_or_notify_cancel():  # the waiter left before the thread started
                 return
             result = fn(*args)
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - carried to the waiting thread, which re-raises it
             self.future.set_exception(exc)
         else:
             self.future.set_result(result)

@@ -440,7 +440,7 @@ def _run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
     def target() -> None:
         try:
             box["value"] = asyncio.run(coro)
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - carried to the calling thread, which re-raises it
             box["error"] = exc
 
     thread = threading.Thread(target=target, name="mm-orch-sync-bridge")

@@ -299,7 +299,7 @@ def _run_plain(ctx: RunContext, node: str, spec: NodeSpec) -> Mapping[str, Any]:
         return _check_outputs(ctx, node, spec.step, raw, spec.outputs, spec.writes)
     except RunCancelledError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - wrapped as StepExecutionError (node, step, cause) and raised
         _raise(_failure(ctx, node, spec.step, exc, 1), exc)
 
 
@@ -338,7 +338,7 @@ def run_node(ctx: RunContext, node: str) -> Mapping[str, Any]:
             raw = _call(ctx, fallback, spec.policy.timeout_s)
             out = _check_outputs(ctx, node, fallback, raw, spec.outputs, fallback.writes)
             progress.fallback = fallback
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - wrapped as StepExecutionError (node, step, cause) and raised
         _raise(_failed(ctx, node, spec, progress, exc), exc)
     _finished(ctx, node, progress, out, None)
     return out
@@ -380,7 +380,7 @@ async def _arun_plain(ctx: RunContext, node: str, spec: NodeSpec) -> Mapping[str
         return _check_outputs(ctx, node, spec.step, raw, spec.outputs, spec.writes)
     except RunCancelledError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - wrapped as StepExecutionError (node, step, cause) and raised
         _raise(_failure(ctx, node, spec.step, exc, 1), exc)
 
 
@@ -422,7 +422,7 @@ async def arun_node(ctx: RunContext, node: str) -> Mapping[str, Any]:
     except asyncio.CancelledError:
         _failed(ctx, node, spec, progress, RunCancelledError(f"node {node!r} was cancelled with its run"))
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - wrapped as StepExecutionError (node, step, cause) and raised
         _raise(_failed(ctx, node, spec, progress, exc), exc)
     _finished(ctx, node, progress, out, None)
     return out

@@ -150,7 +150,7 @@ class PhaseBOrchestrator:
             return given
         try:
             value = build()
-        except Exception as exc:  # recorded and reported by get_statistics, never silent
+        except Exception as exc:  # noqa: BLE001 - recorded and reported by get_statistics, never silent
             self.components[name] = f"{type(exc).__name__}: {exc}"
             log.warning("Phase B component %r failed to load: %s", name, exc)
             return None
@@ -220,7 +220,7 @@ class PhaseBOrchestrator:
         job = self._job(req, registry, decision)
         try:
             run = executor.run(job.graph, job.state, self.runtime, trace_context=job.context, record=True)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - _failed falls back to Phase A or re-raises
             return self._failed(job, exc)
         return self._succeeded(job, run)
 
@@ -239,7 +239,7 @@ class PhaseBOrchestrator:
         job = self._job(req, registry, decision)
         try:
             run = await executor.arun(job.graph, job.state, self.runtime, trace_context=job.context, record=True)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - _failed falls back to Phase A or re-raises
             return await asyncio.to_thread(self._failed, job, exc)
         return self._succeeded(job, run)
 

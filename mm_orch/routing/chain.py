@@ -150,7 +150,7 @@ class RouterChain:
                 continue
             try:
                 warm()
-            except Exception as exc:  # logged; route() falls back past this router and records why
+            except Exception as exc:  # noqa: BLE001 - logged; route() falls back past this router and records why
                 logger.warning(
                     "router %s failed to warm up (%s: %s); will fall back", router.version, type(exc).__name__, exc
                 )
@@ -182,7 +182,7 @@ class RouterChain:
         for router in self.routers:
             try:
                 decision = router.route(req)
-            except Exception as exc:  # any router failure means "ask the next one"; recorded in the decision
+            except Exception as exc:  # noqa: BLE001 - any router failure means "ask the next one"; recorded in the decision
                 logger.warning("router %s failed (%s: %s); falling back", router.version, type(exc).__name__, exc)
                 failures.append(router.version)
                 errors.append(f"{router.version}: {type(exc).__name__}: {exc}")
@@ -253,7 +253,7 @@ def build_router(config: RouterConfig | Mapping[str, Any] | None = None) -> Rout
             from mm_orch.routing.trace_io import read_trace_records
 
             costs = CostTable.from_traces(read_trace_records(cfg.cost_traces))
-        except Exception as exc:  # a broken cost file must not stop routing; the priors still work
+        except Exception as exc:  # noqa: BLE001 - a broken cost file must not stop routing; the priors still work
             logger.warning("could not read cost traces %s (%s); using built-in cost priors", cfg.cost_traces, exc)
     v3 = RouterV3(v2, costs=costs, cost_lambda=cfg.cost_lambda)
     return RouterChain([v3, v2, v1], policy=policy)

@@ -86,7 +86,7 @@ class LMSecondOpinion:
             result = generator.chat(routing_prompt(query, names), params)
             text = result.text
             name = getattr(generator, "name", self.model)
-        except Exception as exc:  # any model failure means "no second opinion"; the router's choice stands
+        except Exception as exc:  # noqa: BLE001 - any model failure means "no second opinion"; the router's choice stands
             logger.warning(
                 "LM second opinion failed (%s: %s); keeping the router's choice", type(exc).__name__, exc
             )

@@ -201,7 +201,8 @@ class LocalWikiSearch:
         if not query.strip() or not self._query_terms(query):
             return []  # nothing but stopwords: no ranking means anything
         self.warm_up()
-        assert self._bm25 is not None and self._titles is not None
+        assert self._bm25 is not None
+        assert self._titles is not None
         corpus = self.corpus
         bm25 = self._bm25.scores(query, title_weight=self.config.title_weight)
         pool = max(50, 5 * k)
@@ -219,7 +220,8 @@ class LocalWikiSearch:
                 rankings.append(list(match.articles))
                 weights.append(match.weight * self.config.entity_weight)
         if self.hybrid:
-            assert self._vectors is not None and self.embedder is not None
+            assert self._vectors is not None
+            assert self.embedder is not None
             q = np.asarray(self.embedder.embed([query]), dtype=np.float32).reshape(-1)
             rankings.append(_top(self._vectors @ q, pool, positive_only=False))
             weights.append(1.0)

@@ -28,17 +28,22 @@ def test_route_jsonl_echoes_ids_in_order_and_reports_bad_lines(tmp_path: Path) -
     rows = [json.loads(line) for line in out.splitlines()]
     assert code == EXIT_FAILURE  # two bad lines; every line still answered
     assert [r.get("id") for r in rows] == [1, "b", 3, None, None]
-    assert rows[0]["workflow"] == "chat_generate" and rows[1]["workflow"] == "rag_qa"
-    assert rows[4]["workflow"] == "lesson_pack" and 0 < rows[4]["confidence"] <= 1
-    assert rows[2]["line"] == 4 and "missing 'query'" in rows[2]["error"]
-    assert rows[3]["line"] == 5 and "error" in rows[3]
+    assert rows[0]["workflow"] == "chat_generate"
+    assert rows[1]["workflow"] == "rag_qa"
+    assert rows[4]["workflow"] == "lesson_pack"
+    assert 0 < rows[4]["confidence"] <= 1
+    assert rows[2]["line"] == 4
+    assert "missing 'query'" in rows[2]["error"]
+    assert rows[3]["line"] == 5
+    assert "error" in rows[3]
 
 
 def test_route_jsonl_all_good_exits_zero(tmp_path: Path) -> None:
     batch = tmp_path / "ok.jsonl"
     batch.write_text('{"id": 7, "query": "What is the capital of France?"}\n')
     code, out = run("route", "--jsonl", str(batch), "--config", str(tmp_path / "absent.yaml"))
-    assert code == EXIT_OK and json.loads(out)["id"] == 7
+    assert code == EXIT_OK
+    assert json.loads(out)["id"] == 7
 
 
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
@@ -86,7 +91,9 @@ def test_workflows_and_graph_read_the_configured_sources(tmp_path: Path, monkeyp
         {"name": "shouting", "description": "Says the question back, loudly.", "required_capabilities": []}
     ]
     code, out = run("graph", "shouting", "--config", str(config))
-    assert code == EXIT_OK and 'n_start["start: shout"]' in out and "n_start --> n_end" in out
+    assert code == EXIT_OK
+    assert 'n_start["start: shout"]' in out
+    assert "n_start --> n_end" in out
     assert run("graph", "search_qa", "--config", str(config))[0] == EXIT_USAGE  # not in this config
 
 
@@ -94,7 +101,8 @@ def test_workflows_without_config_lists_the_project_workflows() -> None:
     code, out = run("workflows", "--json")
     names = {row["name"] for row in json.loads(out)}
     expected = {p.stem for p in (Path(__file__).resolve().parents[2] / "config" / "workflows").glob("*.yaml")}
-    assert code == EXIT_OK and names == expected
+    assert code == EXIT_OK
+    assert names == expected
 
 
 def test_workflows_with_a_missing_config_is_a_usage_error(tmp_path: Path) -> None:
@@ -106,7 +114,8 @@ def test_an_empty_question_names_the_fix_not_pydantic(capsys) -> None:  # type: 
         assert run(question)[0] == EXIT_USAGE
         err = capsys.readouterr().err
         assert "the question is empty; put it in quotes" in err
-        assert "pydantic" not in err and "type=" not in err
+        assert "pydantic" not in err
+        assert "type=" not in err
 
 
 def test_an_invalid_request_option_names_the_field(capsys) -> None:  # type: ignore[no-untyped-def]

@@ -44,7 +44,9 @@ def _probe(verbose: bool) -> tuple[dict[str, str | None], str]:
 def test_default_is_quiet_for_third_parties_and_keeps_own_warnings() -> None:
     env, err = _probe(verbose=False)
     assert env == {"HF_HUB_DISABLE_PROGRESS_BARS": "1", "TQDM_DISABLE": "1"}
-    assert "3rd-party deprecation" not in err and "3rd-party info" not in err and "own info" not in err
+    assert "3rd-party deprecation" not in err
+    assert "3rd-party info" not in err
+    assert "own info" not in err
     assert "UserWarning: mm-orch warning" in err
 
 

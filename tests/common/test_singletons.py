@@ -38,10 +38,12 @@ def test_set_returns_the_previous_and_reset_closes() -> None:
     assert single.peek() is None
     first = single.get()
     other = Thing()
-    assert single.set(other) is first and not first.closed
+    assert single.set(other) is first
+    assert not first.closed
     assert single.get() is other
     single.reset()
-    assert other.closed and single.peek() is None
+    assert other.closed
+    assert single.peek() is None
     assert single.get() is not other
 
 

@@ -47,7 +47,8 @@ def test_llm_server_generates_chats_and_summarizes(fake_models_yaml: Path) -> No
     summary = asyncio.run(server.summarize("France is in Europe.", max_words=3))
     assert summary == "Paris is the"  # the summary prompt mentions France, cut to max_words
     info = server.info()
-    assert info["model"] == "gen" and info["backend"] == "fake"
+    assert info["model"] == "gen"
+    assert info["backend"] == "fake"
     server.shutdown()
     with pytest.raises(ModelUnavailableError, match="was shut down; redeploy it"):
         server.check_health()
@@ -62,9 +63,11 @@ def test_llm_server_rejects_an_unknown_model(fake_models_yaml: Path) -> None:
 def test_embedder_server_embeds_normalised_rows(fake_models_yaml: Path) -> None:
     server = EmbedderServer("embedder", str(fake_models_yaml))
     vectors = asyncio.run(server.embed(["capital of France", "capital of France", "bananas"]))
-    assert vectors.shape == (3, 32) and vectors.dtype == np.float32
+    assert vectors.shape == (3, 32)
+    assert vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
-    assert float(vectors[0] @ vectors[1]) == pytest.approx(1.0) and float(vectors[0] @ vectors[2]) < 0.5
+    assert float(vectors[0] @ vectors[1]) == pytest.approx(1.0)
+    assert float(vectors[0] @ vectors[2]) < 0.5
     assert server.info()["dimension"] == 32
     server.shutdown()
     with pytest.raises(ModelUnavailableError, match="shut down"):
@@ -83,20 +86,24 @@ def test_router_user_config_is_validated() -> None:
 def test_router_server_reconfigure_swaps_the_chain_and_counts_reloads() -> None:
     server = RouterServer({"router": {"version": "v1"}, "revision": "a"})
     first = asyncio.run(server.route(UserRequest(query="Teach me about photosynthesis")))
-    assert first.router_version == "v1" and first.workflow == "lesson_pack"
+    assert first.router_version == "v1"
+    assert first.workflow == "lesson_pack"
     assert server.info()["reloads"] == 0
     asyncio.run(
         server.reconfigure({"router": {"version": "v1", "default_workflow": "chat_generate"}, "revision": "b"})
     )
     info = server.info()
-    assert info["reloads"] == 1 and info["config"]["revision"] == "b"
+    assert info["reloads"] == 1
+    assert info["config"]["revision"] == "b"
     assert info["config"]["router"]["default_workflow"] == "chat_generate"
     forced = asyncio.run(server.route(UserRequest(query="hi", workflow="rag_qa")))
-    assert forced.router_version == "forced" and forced.workflow == "rag_qa"
+    assert forced.router_version == "forced"
+    assert forced.workflow == "rag_qa"
 
 
 def test_router_server_keeps_the_old_chain_when_a_reload_is_invalid() -> None:
     server = RouterServer({"router": {"version": "v1"}})
     with pytest.raises(ConfigError, match="abstain_threshold"):
         asyncio.run(server.reconfigure({"router": {"abstain_threshold": 7}}))
-    assert server.info()["router_version"] == "v1" and server.reloads == 0
+    assert server.info()["router_version"] == "v1"
+    assert server.reloads == 0

@@ -15,7 +15,8 @@ EVAL = ROOT / "data" / "eval"
 
 def _load_checker() -> Any:
     spec = importlib.util.spec_from_file_location("check_qa", EVAL / "check_qa.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -66,7 +67,8 @@ def test_committed_sets_pass(capsys: pytest.CaptureFixture[str]) -> None:
     assert check_qa.main([]) == 0
     out = capsys.readouterr().out
     assert out.strip().endswith("OK")
-    assert "qa_test.jsonl:" in out and "prompts_dev.jsonl:" in out
+    assert "qa_test.jsonl:" in out
+    assert "prompts_dev.jsonl:" in out
 
 
 def test_committed_sets_have_the_promised_sizes() -> None:
@@ -76,9 +78,12 @@ def test_committed_sets_have_the_promised_sizes() -> None:
             assert rec["split"] in name
             counts[rec["kind"], rec["split"]] = counts.get((rec["kind"], rec["split"]), 0) + 1
     totals = {k: counts.get((k, "dev"), 0) + counts.get((k, "test"), 0) for k, _ in counts}
-    assert totals["single"] >= 180 and totals["bridge"] >= 45
-    assert totals["comparison"] >= 25 and totals["unanswerable"] >= 30
-    assert totals["lesson"] >= 20 and totals["chat"] >= 20
+    assert totals["single"] >= 180
+    assert totals["bridge"] >= 45
+    assert totals["comparison"] >= 25
+    assert totals["unanswerable"] >= 30
+    assert totals["lesson"] >= 20
+    assert totals["chat"] >= 20
     for kind, total in totals.items():
         assert abs(counts[kind, "dev"] - 0.4 * total) <= 1, kind
 
@@ -110,7 +115,8 @@ def test_duplicate_ids_and_bad_prefix_are_caught(new_checker: Any) -> None:
     checker = new_checker()
     checker.check_qa(_single())
     probs = checker.check_qa(_single(question="tallest peak in africa"))
-    assert ("id_duplicate" in {c for c, _ in probs}) and len(probs) == 1
+    assert "id_duplicate" in {c for c, _ in probs}
+    assert len(probs) == 1
     probs = new_checker().check_qa(_single(id="b001"))
     assert [c for c, _ in probs] == ["id_format"]
 
@@ -199,4 +205,5 @@ def test_held_out_failures_are_reported_without_text(
     out = capsys.readouterr().out
     assert "qa_dev.jsonl: s001: answer_absent: answer 'Mount Kenya'" in out
     assert "qa_test.jsonl: s002: answer_absent\n" in out
-    assert "another secret" not in out and out.count("Mount Kenya") == 1
+    assert "another secret" not in out
+    assert out.count("Mount Kenya") == 1

@@ -48,7 +48,10 @@ def test_importing_the_package_does_not_import_torch_or_vllm() -> None:
 
 def test_generation_params_defaults_and_limits() -> None:
     p = GenerationParams()
-    assert p.greedy and p.max_tokens == 256 and p.stop == [] and p.json_schema is None
+    assert p.greedy
+    assert p.max_tokens == 256
+    assert p.stop == []
+    assert p.json_schema is None
     assert not GenerationParams(temperature=0.7).greedy
     with pytest.raises(ValidationError, match="max_tokens"):
         GenerationParams(max_tokens=0)
@@ -88,7 +91,9 @@ def test_local_yaml_states_the_embedded_defaults() -> None:
 def test_gpu_yaml_names_a_large_model_with_tensor_parallelism() -> None:
     cfg = load_models_config(REPO / "config" / "models.gpu.yaml")
     gen = cfg.get(cfg.defaults.generator)
-    assert gen is not None and gen.backend == "vllm" and gen.device == "cuda"
+    assert gen is not None
+    assert gen.backend == "vllm"
+    assert gen.device == "cuda"
     assert "8B" in gen.source.repo_id  # type: ignore[union-attr]
     assert gen.engine_args["tensor_parallel_size"] == 2
 

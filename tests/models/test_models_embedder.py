@@ -31,11 +31,14 @@ def test_similar_sentences_score_higher_than_unrelated(embedder: BaseEmbedder) -
             "Photosynthesis converts sunlight into chemical energy in plants.",
         ]
     )
-    assert vecs.shape == (4, 384) and vecs.dtype == np.float32 and embedder.dimension == 384
+    assert vecs.shape == (4, 384)
+    assert vecs.dtype == np.float32
+    assert embedder.dimension == 384
     assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
     sims = vecs @ vecs.T
     assert sims[0, 1] > 0.5
-    assert sims[0, 1] > sims[0, 2] + 0.3 and sims[0, 1] > sims[0, 3] + 0.3
+    assert sims[0, 1] > sims[0, 2] + 0.3
+    assert sims[0, 1] > sims[0, 3] + 0.3
 
 
 def test_retrieval_picks_the_passage_that_answers(embedder: BaseEmbedder) -> None:

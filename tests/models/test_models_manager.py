@@ -46,12 +46,15 @@ def manager(fake_config: ModelsConfig) -> ModelManager:
 
 
 def test_lazy_single_load_and_aliases(manager: ModelManager) -> None:
-    assert manager.loaded() == [] and manager.load_history == []
+    assert manager.loaded() == []
+    assert manager.load_history == []
     gen = manager.get_model("default")
-    assert isinstance(gen, BaseGenerator) and gen.name == "gen"
+    assert isinstance(gen, BaseGenerator)
+    assert gen.name == "gen"
     assert manager.get_model("gen") is gen
     emb = manager.get_model("embedder")
-    assert isinstance(emb, BaseEmbedder) and emb.name == "emb"
+    assert isinstance(emb, BaseEmbedder)
+    assert emb.name == "emb"
     assert [r.name for r in manager.load_history] == ["gen", "emb"]
     assert all(r.backend == "fake" and r.seconds >= 0 for r in manager.load_history)
     assert manager.stats()["models"]["gen"] == {"loads": 1, "load_seconds": pytest.approx(
@@ -76,7 +79,8 @@ def test_async_concurrent_first_use_loads_once(manager: ModelManager, monkeypatc
         return list(await asyncio.gather(*(manager.aget_model("gen") for _ in range(10))))
 
     got = asyncio.run(main())
-    assert SlowFake.built == 1 and all(g is got[0] for g in got)
+    assert SlowFake.built == 1
+    assert all(g is got[0] for g in got)
 
 
 def test_unknown_model_lists_the_options(manager: ModelManager) -> None:
@@ -92,12 +96,16 @@ def test_token_count_unload_and_reload(manager: ModelManager) -> None:
     gen = manager.get_generator()
     r1 = gen.generate("What is the capital of France?")
     r2 = gen.generate_batch(["one two", "three"])
-    assert r1.text == "Paris is the capital." and r1.model == "gen" and r1.finish_reason == "stop"
+    assert r1.text == "Paris is the capital."
+    assert r1.model == "gen"
+    assert r1.finish_reason == "stop"
     assert manager.token_count == r1.completion_tokens + sum(r.completion_tokens for r in r2) == 4 + 3 + 2
-    assert manager.unload("default") is True and manager.unload("default") is False
+    assert manager.unload("default") is True
+    assert manager.unload("default") is False
     assert manager.loaded() == []
     assert manager.get_model("default") is not gen
-    assert len(manager.load_history) == 2 and manager.stats()["models"]["gen"]["loads"] == 2
+    assert len(manager.load_history) == 2
+    assert manager.stats()["models"]["gen"]["loads"] == 2
 
 
 def test_memory_check_refuses_a_model_that_cannot_fit(fake_config: ModelsConfig) -> None:
@@ -120,9 +128,12 @@ def test_process_wide_manager_is_replaceable(manager: ModelManager) -> None:
 def test_stop_sequences_and_max_tokens(manager: ModelManager) -> None:
     gen = manager.get_generator()
     r = gen.generate("What is the capital?", GenerationParams(stop=[" the"]))
-    assert r.text == "Paris is" and r.finish_reason == "stop"
+    assert r.text == "Paris is"
+    assert r.finish_reason == "stop"
     r = gen.generate("What is the capital?", GenerationParams(max_tokens=2))
-    assert r.text == "Paris is" and r.finish_reason == "length" and r.completion_tokens == 2
+    assert r.text == "Paris is"
+    assert r.finish_reason == "length"
+    assert r.completion_tokens == 2
 
 
 def test_json_schema_output_is_extracted_and_validated(manager: ModelManager) -> None:
@@ -187,7 +198,8 @@ def test_async_twins_match_sync(manager: ModelManager) -> None:
 def test_fake_embedder_rows_are_normalised_and_similarity_tracks_words(manager: ModelManager) -> None:
     emb = manager.get_embedder()
     vecs = emb.embed(["the cat sat on the mat", "a cat sat on a mat", "quantum chromodynamics"])
-    assert vecs.shape == (3, 128) and vecs.dtype == np.float32
+    assert vecs.shape == (3, 128)
+    assert vecs.dtype == np.float32
     assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-6)
     assert vecs[0] @ vecs[1] > vecs[0] @ vecs[2]
     assert emb.embed([]).shape == (0, 128)

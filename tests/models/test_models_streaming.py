@@ -26,24 +26,30 @@ def test_stream_deltas_join_to_the_result_and_only_the_last_chunk_has_it() -> No
     chunks = asyncio.run(collect(fake()))
     assert [c.text for c in chunks[:-1]] == ["Paris", " is", " the", " capital", " of", " France."]
     last = chunks[-1].result
-    assert last is not None and all(c.result is None for c in chunks[:-1])
+    assert last is not None
+    assert all(c.result is None for c in chunks[:-1])
     assert "".join(c.text for c in chunks) == last.text == "Paris is the capital of France."
-    assert last.completion_tokens == 6 and last.finish_reason == "stop"
+    assert last.completion_tokens == 6
+    assert last.finish_reason == "stop"
 
 
 def test_stream_respects_max_tokens_and_streams_json_only_when_complete() -> None:
     short = asyncio.run(collect(fake(), GenerationParams(max_tokens=2)))
-    assert "".join(c.text for c in short) == "Paris is" and short[-1].result.finish_reason == "length"  # type: ignore[union-attr]
+    assert "".join(c.text for c in short) == "Paris is"
+    assert short[-1].result.finish_reason == "length"
     js = FakeGenerator(fake_metadata("gen", script={"France": '{"city": "Paris"}'}))
     schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
     chunks = asyncio.run(collect(js, GenerationParams(json_schema=schema)))
-    assert len(chunks) == 1 and chunks[0].text == '{"city": "Paris"}' and chunks[0].result is not None
+    assert len(chunks) == 1
+    assert chunks[0].text == '{"city": "Paris"}'
+    assert chunks[0].result is not None
 
 
 def test_whitespace_is_held_back_so_deltas_join_to_the_stripped_text() -> None:
     trim = _WhitespaceTrim()
     parts = [trim.push(t) for t in ["  ", "\nHello", " ", "world", "  \n"]]
-    assert parts == ["", "Hello", "", " world", ""] and "".join(parts) == "Hello world"
+    assert parts == ["", "Hello", "", " world", ""]
+    assert "".join(parts) == "Hello world"
 
 
 def test_closing_a_stream_early_stops_the_generation() -> None:
@@ -57,7 +63,8 @@ def test_closing_a_stream_early_stops_the_generation() -> None:
         return first.text, running
 
     text, running = asyncio.run(first_then_close())
-    assert (text, running) == ("Paris", 1) and gen.running_requests() == 0
+    assert (text, running) == ("Paris", 1)
+    assert gen.running_requests() == 0
 
 
 def test_cancelling_the_consumer_stops_the_generation() -> None:
@@ -77,7 +84,8 @@ def test_cancelling_the_consumer_stops_the_generation() -> None:
             await task
         return during
 
-    assert asyncio.run(cancel_midway()) == 1 and gen.running_requests() == 0
+    assert asyncio.run(cancel_midway()) == 1
+    assert gen.running_requests() == 0
 
 
 def test_reply_chat_applies_overrides_streams_to_the_sink_and_counts_usage() -> None:
@@ -93,8 +101,12 @@ def test_reply_chat_applies_overrides_streams_to_the_sink_and_counts_usage() -> 
         return ctx
 
     ctx = asyncio.run(run())
-    assert tokens == ["Paris", " is", " the"] and ctx.streamed and ctx.finish_reason == "length"
-    assert ctx.calls == 2 and ctx.completion_tokens == 3 + 6 and ctx.prompt_tokens > 0
+    assert tokens == ["Paris", " is", " the"]
+    assert ctx.streamed
+    assert ctx.finish_reason == "length"
+    assert ctx.calls == 2
+    assert ctx.completion_tokens == 3 + 6
+    assert ctx.prompt_tokens > 0
 
 
 def test_reply_chat_without_a_context_is_plain_achat_and_bad_overrides_are_refused() -> None:

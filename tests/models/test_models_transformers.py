@@ -56,9 +56,12 @@ def test_prepare_cli_reuses_the_converted_folder(models_cache: Path, capsys: pyt
 def test_greedy_answers_come_from_the_prompt(llm: BaseGenerator) -> None:
     curie = llm.chat([{"role": "user", "content": CURIE}], GenerationParams(max_tokens=30))
     tom = llm.chat([{"role": "user", "content": TOM}], GenerationParams(max_tokens=30))
-    assert "Warsaw" in curie.text and curie.finish_reason == "stop"
+    assert "Warsaw" in curie.text
+    assert curie.finish_reason == "stop"
     assert "green" in tom.text.lower()
-    assert curie.model == "smollm2-135m" and curie.prompt_tokens > 40 and 0 < curie.completion_tokens <= 30
+    assert curie.model == "smollm2-135m"
+    assert curie.prompt_tokens > 40
+    assert 0 < curie.completion_tokens <= 30
 
 
 def test_greedy_is_deterministic_and_batching_changes_nothing(llm: BaseGenerator) -> None:
@@ -72,9 +75,12 @@ def test_greedy_is_deterministic_and_batching_changes_nothing(llm: BaseGenerator
 def test_max_tokens_and_stop_sequences(llm: BaseGenerator) -> None:
     count = [{"role": "user", "content": "Count from 1 to 10 separated by commas."}]
     short = llm.chat(count, GenerationParams(max_tokens=3))
-    assert short.completion_tokens == 3 and short.finish_reason == "length"
+    assert short.completion_tokens == 3
+    assert short.finish_reason == "length"
     stopped = llm.chat(count, GenerationParams(max_tokens=60, stop=["5"]))
-    assert "4" in stopped.text and "5" not in stopped.text and stopped.finish_reason == "stop"
+    assert "4" in stopped.text
+    assert "5" not in stopped.text
+    assert stopped.finish_reason == "stop"
 
 
 def test_json_schema_output_is_constrained(llm: BaseGenerator) -> None:
@@ -84,7 +90,8 @@ def test_json_schema_output_is_constrained(llm: BaseGenerator) -> None:
 
 def test_summarize_keeps_the_topic_within_the_word_limit(llm: BaseGenerator) -> None:
     summary = llm.summarize(PYTHON_TEXT, max_words=25)
-    assert "Python" in summary and len(summary.split()) <= 25
+    assert "Python" in summary
+    assert len(summary.split()) <= 25
 
 
 def test_async_calls_do_not_block_the_event_loop(llm: BaseGenerator) -> None:
@@ -109,7 +116,8 @@ def test_async_calls_do_not_block_the_event_loop(llm: BaseGenerator) -> None:
         return [r.text for r in results], ticks
 
     texts, ticks = asyncio.run(main())
-    assert "Warsaw" in texts[0] and "green" in texts[1].lower()
+    assert "Warsaw" in texts[0]
+    assert "green" in texts[1].lower()
     assert ticks >= 5  # the loop kept running while the model generated in a worker thread
     assert asyncio.run(llm.asummarize(PYTHON_TEXT, max_words=25)) == llm.summarize(PYTHON_TEXT, max_words=25)
 
@@ -121,7 +129,8 @@ def test_manager_loads_once_for_concurrent_callers_and_counts_tokens(models_cach
         with ThreadPoolExecutor(max_workers=8) as pool:
             results = list(pool.map(lambda _: mgr.get_generator().generate("The sky is", params), range(8)))
         assert [r.name for r in mgr.load_history] == ["smollm2-135m"]
-        assert mgr.load_history[0].backend == "transformers" and mgr.load_history[0].seconds > 0
+        assert mgr.load_history[0].backend == "transformers"
+        assert mgr.load_history[0].seconds > 0
         assert len({r.text for r in results}) == 1  # greedy: every caller got the same text
         assert mgr.token_count == sum(r.completion_tokens for r in results) > 0
         assert mgr.stats()["models"]["smollm2-135m"]["calls"] == 8

@@ -39,9 +39,12 @@ def engine(manager: ModelManager) -> BaseGenerator:
 def test_greedy_answers_come_from_the_prompt(engine: BaseGenerator, manager: ModelManager) -> None:
     curie = engine.chat([{"role": "user", "content": CURIE}], GenerationParams(max_tokens=30))
     tom = engine.chat([{"role": "user", "content": TOM}], GenerationParams(max_tokens=30))
-    assert "Warsaw" in curie.text and curie.finish_reason == "stop"
+    assert "Warsaw" in curie.text
+    assert curie.finish_reason == "stop"
     assert "green" in tom.text.lower()
-    assert curie.model == VLLM_MODEL and curie.prompt_tokens > 40 and curie.completion_tokens > 0
+    assert curie.model == VLLM_MODEL
+    assert curie.prompt_tokens > 40
+    assert curie.completion_tokens > 0
     assert engine.chat([{"role": "user", "content": CURIE}], GenerationParams(max_tokens=30)).text == curie.text
     assert manager.load_history[0].backend == "vllm"
 
@@ -65,7 +68,8 @@ def test_eight_concurrent_async_requests(engine: BaseGenerator, manager: ModelMa
         return [r.text for r in results]
 
     texts = asyncio.run(main())
-    assert all("Warsaw" in t for t in texts[0::2]) and all("green" in t.lower() for t in texts[1::2])
+    assert all("Warsaw" in t for t in texts[0::2])
+    assert all("green" in t.lower() for t in texts[1::2])
     assert len(set(texts[0::2])) == 1  # greedy: identical under continuous batching
     assert manager.token_count > before
 
@@ -74,8 +78,11 @@ def test_batch_stop_and_length(engine: BaseGenerator) -> None:
     count = engine.format_chat([{"role": "user", "content": "Count from 1 to 10 separated by commas."}])
     short = engine.generate_batch([count, count], GenerationParams(max_tokens=3))[0]
     stopped = engine.generate(count, GenerationParams(max_tokens=60, stop=["5"]))
-    assert short.completion_tokens == 3 and short.finish_reason == "length"
-    assert "4" in stopped.text and "5" not in stopped.text and stopped.finish_reason == "stop"
+    assert short.completion_tokens == 3
+    assert short.finish_reason == "length"
+    assert "4" in stopped.text
+    assert "5" not in stopped.text
+    assert stopped.finish_reason == "stop"
 
 
 def test_json_schema_is_grammar_constrained(engine: BaseGenerator) -> None:
@@ -89,7 +96,8 @@ def test_summarize(engine: BaseGenerator) -> None:
         "readability. Guido van Rossum began working on Python in the late 1980s."
     )
     summary = engine.summarize(text, max_words=20)
-    assert "Python" in summary and len(summary.split()) <= 20
+    assert "Python" in summary
+    assert len(summary.split()) <= 20
 
 
 def test_gpu_policy_on_a_cpu_machine_names_the_fix(models_cache: Path) -> None:
@@ -114,7 +122,8 @@ def test_streaming_matches_the_blocking_call_and_closing_aborts(engine: BaseGene
         return [c.text async for c in engine.astream_chat(msg, params)]
 
     deltas = asyncio.run(stream_all())
-    assert len([d for d in deltas if d]) > 3 and "".join(deltas) == blocking
+    assert len([d for d in deltas if d]) > 3
+    assert "".join(deltas) == blocking
 
     async def close_after_two() -> tuple[int, int]:
         stream = engine.astream_chat(

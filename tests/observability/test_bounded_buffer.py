@@ -14,7 +14,9 @@ def test_drop_mode_keeps_capacity_and_counts_drops() -> None:
     buf: BoundedBuffer[int] = BoundedBuffer(5, on_full="drop")
     accepted = [buf.put(i) for i in range(12)]
     assert accepted == [True] * 5 + [False] * 7
-    assert buf.dropped == 7 and len(buf) == 5 and buf.high_water == 5
+    assert buf.dropped == 7
+    assert len(buf) == 5
+    assert buf.high_water == 5
     assert buf.take(timeout=0) == [0, 1, 2, 3, 4]
     assert buf.put(99) is True
 
@@ -56,7 +58,8 @@ def test_close_wakes_blocked_producers_with_an_error() -> None:
     buf.close()
     thread.join(5)
     assert not thread.is_alive()
-    assert len(errors) == 1 and "closed" in str(errors[0])
+    assert len(errors) == 1
+    assert "closed" in str(errors[0])
     assert buf.take(timeout=0) == [0]  # what was accepted stays takeable
     with pytest.raises(TracingError, match="buffer is closed"):
         buf.put(2)

@@ -47,16 +47,20 @@ def _table(traces: list[WorkflowTrace]) -> pa.Table:
 @pytest.mark.parametrize("route", ["traces", "table"])
 def test_hand_checked_numbers(route: str) -> None:
     stats = CostStatistics.from_traces(HAND) if route == "traces" else CostStatistics.from_table(_table(HAND))
-    assert stats.total_runs == 5 and list(stats.workflows) == ["a", "b"]
+    assert stats.total_runs == 5
+    assert list(stats.workflows) == ["a", "b"]
     a = stats.workflows["a"]
     assert (a.runs, a.successes, a.success_rate) == (4, 3, 0.75)
-    assert a.latency_mean_ms == 25.0 and a.latency_p50_ms == 25.0
+    assert a.latency_mean_ms == 25.0
+    assert a.latency_p50_ms == 25.0
     assert a.latency_p95_ms == pytest.approx(38.5)  # linear interpolation at rank 0.95 * 3 = 2.85
     assert (a.mean_tokens, a.mean_model_loads, a.mean_steps) == (2.5, 0.25, 1.5)
     assert a.mean_quality_signals == {"x": 0.5, "y": 4.0}  # over the runs that reported each signal
     assert (a.feedback_count, a.mean_feedback) == (1, 1.0)
     b = stats.get("b")
-    assert b is not None and b.latency_p95_ms == 100.0 and b.mean_feedback == -0.5
+    assert b is not None
+    assert b.latency_p95_ms == 100.0
+    assert b.mean_feedback == -0.5
     assert b.mean_quality_signals == {}
     assert stats.get("c") is None
 

@@ -74,7 +74,9 @@ def _exported() -> dict[str, set[str]]:
 
 def test_dashboard_is_valid_grafana_json() -> None:
     d = _dashboard()
-    assert d["uid"] == "mm-orch-overview" and d["title"] == "mm-orch" and d["schemaVersion"] >= 36
+    assert d["uid"] == "mm-orch-overview"
+    assert d["title"] == "mm-orch"
+    assert d["schemaVersion"] >= 36
     names = {v["name"] for v in d["templating"]["list"]}
     assert {"datasource", "job"} <= names
     ids = [p["id"] for p in d["panels"]]
@@ -82,13 +84,16 @@ def test_dashboard_is_valid_grafana_json() -> None:
     cells: set[tuple[int, int]] = set()
     for p in d["panels"]:
         g = p["gridPos"]
-        assert g["x"] >= 0 and g["x"] + g["w"] <= 24 and g["h"] > 0, p["title"]
+        assert g["x"] >= 0, p["title"]
+        assert g["x"] + g["w"] <= 24, p["title"]
+        assert g["h"] > 0, p["title"]
         covered = {(x, y) for x in range(g["x"], g["x"] + g["w"]) for y in range(g["y"], g["y"] + g["h"])}
         assert not covered & cells, f"panel {p['title']!r} overlaps another"
         cells |= covered
     for p in _panels():
         assert p["datasource"] == {"type": "prometheus", "uid": "${datasource}"}, p["title"]
-        assert p["targets"] and all(t["refId"] and t["expr"] for t in p["targets"]), p["title"]
+        assert p["targets"], p["title"]
+        assert all(t["refId"] and t["expr"] for t in p["targets"]), p["title"]
 
 
 @pytest.mark.parametrize(("title", "expr"), _exprs())
@@ -109,7 +114,8 @@ def test_every_metric_is_on_the_dashboard_and_the_issue_panels_exist() -> None:
     rows = {p["title"] for p in _dashboard()["panels"] if p["type"] == "row"}
     assert rows == {"Traffic", "Errors", "Latency", "Router", "Models", "Trace health"}
     exprs = " ".join(e for _, e in _exprs())
-    assert "histogram_quantile(0.95" in exprs and "histogram_quantile(0.99" in exprs  # latency percentiles
+    assert "histogram_quantile(0.95" in exprs
+    assert "histogram_quantile(0.99" in exprs
     assert "ray_mm_orch_router_confidence_ratio_bucket" in exprs  # router confidence
     assert "rate(ray_mm_orch_model_tokens_total" in exprs  # tokens/s
 

@@ -38,7 +38,9 @@ def test_fast_path_builds_the_same_table_as_the_reference(make_trace) -> None:
     traces = [make_trace(i) for i in range(300)]  # empty and full maps, nulls, citations present and absent
     conv, rejected = _converter()
     table = conv.convert([pydantic_core.to_json(t) for t in traces])
-    assert conv.fast_batches == 1 and conv.slow_batches == 0 and rejected == []
+    assert conv.fast_batches == 1
+    assert conv.slow_batches == 0
+    assert rejected == []
     table.validate(full=True)
     assert table.schema.equals(SCHEMA, check_metadata=True)
     assert table.equals(_reference(traces))
@@ -63,7 +65,9 @@ def test_strings_with_escapes_and_unicode_survive(make_trace) -> None:
     trace = make_trace(1).model_copy(update={"question": text, "final_answer": text})
     conv, _ = _converter()
     (back,) = _back(conv.convert([pydantic_core.to_json(trace)]))
-    assert conv.fast_batches == 1 and back.question == text and back == trace
+    assert conv.fast_batches == 1
+    assert back.question == text
+    assert back == trace
 
 
 def test_nan_and_infinity_constants_are_read(make_trace) -> None:
@@ -73,7 +77,8 @@ def test_nan_and_infinity_constants_are_read(make_trace) -> None:
     back = _back(conv.convert([pydantic_core.to_json(t) for t in traces]))
     assert rejected == []
     assert [t.trace_id for t in back] == [t.trace_id for t in traces]
-    assert math.isnan(back[1].quality_signals["ratio"]) and back[1].quality_signals["score"] == -math.inf
+    assert math.isnan(back[1].quality_signals["ratio"])
+    assert back[1].quality_signals["score"] == -math.inf
 
 
 def test_integer_values_in_a_float_map_are_cast(make_trace) -> None:
@@ -81,14 +86,16 @@ def test_integer_values_in_a_float_map_are_cast(make_trace) -> None:
     row["router_alternatives"] = {"search_qa": 1, "rag_qa": 0}
     conv, _ = _converter()
     (back,) = _back(conv.convert([json.dumps(row).encode()]))
-    assert conv.fast_batches == 1 and back.router_alternatives == {"search_qa": 1.0, "rag_qa": 0.0}
+    assert conv.fast_batches == 1
+    assert back.router_alternatives == {"search_qa": 1.0, "rag_qa": 0.0}
 
 
 def test_too_many_distinct_map_keys_fall_back_and_stay_correct(make_trace) -> None:
     traces = [make_trace(i).model_copy(update={"metadata": {f"k{i}": str(i)}}) for i in range(MAX_MAP_KEYS + 5)]
     conv, _ = _converter()
     table = conv.convert([pydantic_core.to_json(t) for t in traces])
-    assert conv.slow_batches == 1 and conv.fast_batches == 0
+    assert conv.slow_batches == 1
+    assert conv.fast_batches == 0
     assert _back(table) == traces
 
 
@@ -99,7 +106,8 @@ def test_a_record_that_does_not_fit_is_isolated_and_the_rest_kept(make_trace) ->
     conv, rejected = _converter()
     back = _back(conv.convert(items))
     assert [t.trace_id for t in back] == ["trace-00000004", "trace-00000006"]
-    assert len(rejected) == 1 and rejected[0][0] == items[1]
+    assert len(rejected) == 1
+    assert rejected[0][0] == items[1]
 
 
 def test_sink_reports_a_bad_record_from_write_json_and_keeps_the_others(tmp_path: Path, make_trace) -> None:
@@ -111,7 +119,8 @@ def test_sink_reports_a_bad_record_from_write_json_and_keeps_the_others(tmp_path
         sink.flush()
     sink.close()
     assert [r["trace_id"] for r in pq.read_table(tmp_path).to_pylist()] == [f"trace-{i:08d}" for i in range(3)]
-    assert sink.dropped == 1 and sink.rows_written == 3
+    assert sink.dropped == 1
+    assert sink.rows_written == 3
 
 
 def test_concurrent_writers_lose_nothing_and_rows_match(tmp_path: Path, make_trace) -> None:
@@ -129,7 +138,8 @@ def test_concurrent_writers_lose_nothing_and_rows_match(tmp_path: Path, make_tra
         t.join()
     sink.close()
     back = _back(pq.read_table(tmp_path))
-    assert sink.dropped == 0 and sink.rows_written == n_threads * per_thread
+    assert sink.dropped == 0
+    assert sink.rows_written == n_threads * per_thread
     assert sorted(back, key=lambda t: t.trace_id) == [make_trace(i) for i in range(n_threads * per_thread)]
 
 
@@ -138,7 +148,8 @@ def test_a_record_missing_a_map_field_falls_back_and_keeps_the_row(make_trace) -
     del row["metadata"]
     conv, rejected = _converter()
     table = conv.convert([pydantic_core.to_json(make_trace(0)), json.dumps(row).encode()])
-    assert conv.slow_batches == 1 and rejected == []
+    assert conv.slow_batches == 1
+    assert rejected == []
     assert table.column("metadata").to_pylist() == [[("host", "test"), ("index", "0")], None]
 
 

@@ -36,7 +36,8 @@ def test_nan_and_infinity_survive_the_round_trip(tmp_path: Path, make_trace) -> 
     sink.write(trace)
     sink.close()
     (back,) = read_traces(tmp_path / "t.jsonl")
-    assert math.isnan(back.quality_signals["ratio"]) and back.quality_signals["score"] == math.inf
+    assert math.isnan(back.quality_signals["ratio"])
+    assert back.quality_signals["score"] == math.inf
 
 
 def test_appends_to_an_existing_file(tmp_path: Path, make_trace) -> None:
@@ -113,7 +114,8 @@ def test_rotation_backup_count_deletes_the_oldest(tmp_path: Path, make_trace) ->
     sink.close()
     assert len(list(tmp_path.glob("traces-*.jsonl"))) == 2
     kept = [t.trace_id for t in read_traces(tmp_path)]
-    assert kept[-1] == "trace-00000019" and len(kept) < 20
+    assert kept[-1] == "trace-00000019"
+    assert len(kept) < 20
 
 
 def test_a_directory_as_path_names_the_fix(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from mm_orch.exceptions import ConfigError
+from mm_orch.exceptions import ConfigError, StepExecutionError
 from mm_orch.observability import metrics
 from mm_orch.observability.metrics_ray import RayExporter
 from mm_orch.observability.metrics_store import MAX_LABEL_CHARS, MAX_SERIES, MetricsStore
@@ -49,7 +49,8 @@ def test_names_follow_prometheus_conventions() -> None:
             assert name.endswith("_total"), name
         else:
             assert name.endswith(("_seconds", "_ratio")), f"{name}: histograms carry their unit"
-            assert list(spec.buckets) == sorted(spec.buckets) and spec.buckets[0] > 0
+            assert list(spec.buckets) == sorted(spec.buckets)
+            assert spec.buckets[0] > 0
         assert not FORBIDDEN_LABELS & set(spec.labels), f"{name} has an unbounded label"
         assert spec.description
         assert spec.exported_name == f"ray_{name}"
@@ -63,7 +64,8 @@ def test_off_mode_records_nothing_and_never_fails() -> None:
     metrics.count_trace_rows("parquet", 10)
     metrics.count_feedback("http", 1.0)
     assert metrics.mode() == "off"
-    assert metrics.snapshot().counters == {} and metrics.snapshot().histograms == {}
+    assert metrics.snapshot().counters == {}
+    assert metrics.snapshot().histograms == {}
     assert metrics.flush() == 0
 
 
@@ -72,7 +74,8 @@ def test_histogram_buckets_are_less_or_equal_bounds() -> None:
     metrics.record_step("search_qa", "search", "success", 0.0101)  # just above: the next
     metrics.record_step("search_qa", "search", "success", 500.0)  # above the last bound: +Inf
     hist = metrics.snapshot().histogram(STEP, workflow="search_qa", step="search")
-    assert hist is not None and hist.count == 3
+    assert hist is not None
+    assert hist.count == 3
     bounds = list(hist.buckets)
     assert hist.counts[bounds.index(0.01)] == 1
     assert hist.counts[bounds.index(0.025)] == 1
@@ -214,7 +217,8 @@ def test_env_selects_the_mode_at_import() -> None:
     assert out.stdout.split() == ["off", "False"]
     env["MM_ORCH_METRICS"] = "loud"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.split()[0] == "off" and "MM_ORCH_METRICS='loud'" in out.stderr
+    assert out.stdout.split()[0] == "off"
+    assert "MM_ORCH_METRICS='loud'" in out.stderr
 
 
 def test_tracer_counts_rows_per_sink_and_drops(tmp_path: Any, make_trace: Any) -> None:
@@ -271,7 +275,7 @@ def test_executor_records_every_node_and_run_while_metrics_are_on() -> None:
     for _ in range(3):
         executor.execute(good, {"x": 0})  # the plain path: nothing observed, only timed
     executor.execute(good, {"x": 0}, record=True)  # the observed path: metrics from the node records
-    with pytest.raises(Exception, match="boom"):
+    with pytest.raises(StepExecutionError, match="boom"):
         executor.execute(broken, {"x": 0})
     asyncio.run(executor.aexecute(good, {"x": 0}))
     snap = metrics.snapshot()

@@ -67,7 +67,8 @@ def test_ingress_run_records_request_decision_workflow_steps_and_tokens(tmp_path
     streamed = client.post(
         "/v1/answer?stream=true", json={"query": "Tell me about Paris", "workflow": "chat_generate"}
     )
-    assert streamed.is_success and "event: final" in streamed.text
+    assert streamed.is_success
+    assert "event: final" in streamed.text
     assert client.post("/v1/answer", json={"query": "Paris?", "workflow": "nope"}).status_code == 404
     assert client.get("/healthz").is_success
 
@@ -108,4 +109,5 @@ def test_generator_records_tokens_and_time_to_first_token() -> None:
     assert snap.counter("mm_orch_model_tokens_total", model="gen", direction="output") == 3 + 6
     assert snap.counter("mm_orch_model_tokens_total", model="gen", direction="input") == 2 * result.prompt_tokens
     ttft = snap.histogram("mm_orch_model_time_to_first_token_seconds", model="gen")
-    assert ttft is not None and ttft.count == 1
+    assert ttft is not None
+    assert ttft.count == 1

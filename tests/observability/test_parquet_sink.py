@@ -33,7 +33,9 @@ def test_rows_read_back_equal_by_pyarrow(tmp_path: Path, make_trace) -> None:
         assert sink.write(trace) is True
     sink.close()
     assert _records(tmp_path) == originals
-    assert sink.rows_written == 500 and sink.files_written == 1 and sink.dropped == 0
+    assert sink.rows_written == 500
+    assert sink.files_written == 1
+    assert sink.dropped == 0
 
 
 def test_files_roll_with_fixed_row_groups_and_one_schema(tmp_path: Path, make_trace) -> None:
@@ -47,7 +49,8 @@ def test_files_roll_with_fixed_row_groups_and_one_schema(tmp_path: Path, make_tr
         meta = pq.ParquetFile(f).metadata
         assert [meta.row_group(g).num_rows for g in range(meta.num_row_groups)] == [30, 30, 30, 10]
         schema = pq.read_schema(f)
-        assert schema.equals(trace_arrow_schema()) and schema.metadata == trace_arrow_schema().metadata
+        assert schema.equals(trace_arrow_schema())
+        assert schema.metadata == trace_arrow_schema().metadata
     assert not list(tmp_path.glob(".*"))  # no temporary file left behind
     assert [t.trace_id for t in _records(tmp_path)] == [f"trace-{i:08d}" for i in range(1000)]
 
@@ -64,7 +67,7 @@ def test_no_partial_file_is_ever_visible_while_files_roll(tmp_path: Path, make_t
             for f in _published(tmp_path):
                 try:
                     n = pq.read_table(f).num_rows
-                except Exception as err:  # any failure here is what the test forbids
+                except Exception as err:  # noqa: BLE001 - any failure here is what the test forbids
                     failures.append(f"{f.name}: {err}")
                     continue
                 if n != 400:
@@ -74,7 +77,7 @@ def test_no_partial_file_is_ever_visible_while_files_roll(tmp_path: Path, make_t
                 rows = pds.dataset(tmp_path, format="parquet").count_rows()
                 assert rows % 400 == 0, rows
                 reads["datasets"] += 1
-            except Exception as err:
+            except Exception as err:  # noqa: BLE001 - any failure here is what the test forbids
                 failures.append(f"dataset: {err}")
 
     thread = threading.Thread(target=reader)
@@ -87,7 +90,8 @@ def test_no_partial_file_is_ever_visible_while_files_roll(tmp_path: Path, make_t
     thread.join()
     sink.close()
     assert failures == []
-    assert reads["files"] > 0 and reads["datasets"] > 0
+    assert reads["files"] > 0
+    assert reads["datasets"] > 0
     assert pds.dataset(tmp_path, format="parquet").count_rows() == 8000
     assert len(_published(tmp_path)) == 20
 
@@ -97,7 +101,9 @@ def test_flush_publishes_everything_written_so_far(tmp_path: Path, make_trace) -
     for i in range(7):
         sink.write(make_trace(i))
     sink.flush()
-    assert sink.rows_written == 7 and sink.rows_pending == 0 and len(_published(tmp_path)) == 1
+    assert sink.rows_written == 7
+    assert sink.rows_pending == 0
+    assert len(_published(tmp_path)) == 1
     for i in range(7, 10):
         sink.write(make_trace(i))
     sink.flush()
@@ -158,7 +164,8 @@ def test_block_mode_never_drops(tmp_path: Path, make_trace) -> None:
     for i in range(3000):
         sink.write(make_trace(i))
     sink.close()
-    assert sink.dropped == 0 and sink.queue_high_water <= 8
+    assert sink.dropped == 0
+    assert sink.queue_high_water <= 8
     assert pds.dataset(tmp_path, format="parquet").count_rows() == 3000
 
 
@@ -172,7 +179,8 @@ def test_a_vanished_folder_is_reported_on_flush_not_on_write(tmp_path: Path, mak
         assert sink.write(make_trace(i)) is True  # the request path does not fail
     with pytest.raises(TracingError, match=r"failed 1 time\(s\).*Check free space and permissions"):
         sink.flush()
-    assert sink.dropped == 3 and sink.rows_written == 1
+    assert sink.dropped == 3
+    assert sink.rows_written == 1
     sink.close()
 
 

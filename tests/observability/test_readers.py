@@ -99,14 +99,16 @@ def test_table_matches_the_records(tmp_path: Path, make_trace) -> None:
     expected = [t.to_row() for t in originals + originals]
     assert table.to_pylist(maps_as_pydicts="strict") == expected
     projected = read_traces_table(tmp_path / "parquet", columns=["trace_id", "cost"])
-    assert projected.column_names == ["trace_id", "cost"] and projected.num_rows == 40
+    assert projected.column_names == ["trace_id", "cost"]
+    assert projected.num_rows == 40
     with pytest.raises(TracingError, match=r"Unknown trace column\(s\) \['latency'\]; the columns are: "):
         read_traces_table(tmp_path, columns=["latency"])
 
 
 def test_an_empty_folder_gives_an_empty_table(tmp_path: Path) -> None:
     table = read_traces_table(tmp_path)
-    assert table.num_rows == 0 and table.schema.equals(trace_arrow_schema())
+    assert table.num_rows == 0
+    assert table.schema.equals(trace_arrow_schema())
     assert list(read_traces(tmp_path)) == []
 
 
@@ -115,5 +117,6 @@ def test_an_older_file_without_a_column_reads_with_defaults(tmp_path: Path, make
     full = pa.Table.from_pylist([trace.to_row()], schema=trace_arrow_schema())
     pq.write_table(full.drop_columns(["feedback"]), tmp_path / "old.parquet")
     (back,) = read_traces(tmp_path / "old.parquet")
-    assert back.feedback is None and back.trace_id == trace.trace_id
+    assert back.feedback is None
+    assert back.trace_id == trace.trace_id
     assert read_traces_table(tmp_path).column("feedback").to_pylist() == [None]

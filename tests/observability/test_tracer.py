@@ -65,7 +65,8 @@ def test_each_sink_can_be_off(tmp_path: Path, make_trace) -> None:
     assert [p.suffix for p in (tmp_path / "b").rglob("*.*")] == [".parquet"]
     with Tracer(tmp_path / "c/t.jsonl", jsonl=False) as parquet_by_flag:
         parquet_by_flag.write(make_trace(0))
-    assert not (tmp_path / "c/t.jsonl").exists() and len(list((tmp_path / "c/parquet").iterdir())) == 1
+    assert not (tmp_path / "c/t.jsonl").exists()
+    assert len(list((tmp_path / "c/parquet").iterdir())) == 1
 
 
 def test_from_config_accepts_the_yaml_section(tmp_path: Path, make_trace) -> None:
@@ -74,7 +75,8 @@ def test_from_config_accepts_the_yaml_section(tmp_path: Path, make_trace) -> Non
     assert tracer.config == TracerConfig(**section)
     tracer.close()
     off = Tracer.from_config(TracerConfig(enabled=False, output_path=tmp_path / "off/t.jsonl"))
-    assert off.enabled is False and not any(off.sampled() for _ in range(100))
+    assert off.enabled is False
+    assert not any(off.sampled() for _ in range(100))
     off.write(make_trace(0))  # harmless: no sink
     off.close()
     assert not (tmp_path / "off").exists()
@@ -144,7 +146,8 @@ def test_many_threads_give_exactly_n_lines_and_n_rows(tmp_path: Path, make_trace
     tracer.close()
     n = n_threads * per_thread
     lines = (tmp_path / "t.jsonl").read_bytes().splitlines()
-    assert len(lines) == n and len({json.loads(line)["trace_id"] for line in lines}) == n
+    assert len(lines) == n
+    assert len({json.loads(line)["trace_id"] for line in lines}) == n
     table = pds.dataset(tmp_path / "parquet", format="parquet").to_table(columns=["trace_id"])
     assert sorted(table.column("trace_id").to_pylist()) == [f"trace-{i:08d}" for i in range(n)]
     stats = tracer.stats()
@@ -180,7 +183,8 @@ def test_flush_makes_rows_visible_and_close_is_final(tmp_path: Path, make_trace)
     tracer.close()
     tracer.close()  # idempotent
     assert pds.dataset(tmp_path / "parquet", format="parquet").count_rows() == 11
-    assert tracer.closed and tracer.sampled() is False
+    assert tracer.closed
+    assert tracer.sampled() is False
     with pytest.raises(TracingError, match="Tracer is closed; records can no longer be written"):
         tracer.write(make_trace(11))
 

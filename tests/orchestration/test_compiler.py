@@ -118,7 +118,8 @@ def test_parallel_branches_together_provide_a_join_input(
         "left": GraphNode(step_name="left", next_nodes=["join"]),
         "join": GraphNode(step_name="join"),
     }
-    workflows.register(_wf(graph))
+    compiled = workflows.register(_wf(graph))
+    assert compiled.reach["start"] >= {"fetch", "left", "join"}
 
 
 def test_a_merge_rule_allows_parallel_writers(workflows: WorkflowRegistry) -> None:
@@ -127,11 +128,17 @@ def test_a_merge_rule_allows_parallel_writers(workflows: WorkflowRegistry) -> No
         "l": GraphNode(step_name="left"),
         "r": GraphNode(step_name="right"),
     }
-    workflows.register(_wf(graph, merge_rules={"shared": "append"}))
+    compiled = workflows.register(_wf(graph, merge_rules={"shared": "append"}))
+    assert compiled.merge_rules == {"shared": "append"}
+    with pytest.raises(WorkflowDefinitionError, match="shared"):  # the same graph without the rule is refused
+        workflows.register(_wf(graph), replace=True)
 
 
 def test_initial_input_keys_satisfy_inputs(workflows: WorkflowRegistry) -> None:
-    workflows.register(_wf({"start": GraphNode(step_name="fetch")}, input_keys=["results"]))
+    compiled = workflows.register(_wf({"start": GraphNode(step_name="fetch")}, input_keys=["results"]))
+    assert compiled.input_keys == ("results",)
+    with pytest.raises(WorkflowDefinitionError, match=r"needs input key\(s\) \['results'\]"):
+        workflows.register(_wf({"start": GraphNode(step_name="fetch")}), replace=True)
 
 
 def test_unknown_fallback_and_incomplete_fallback_are_refused(workflows: WorkflowRegistry) -> None:
@@ -181,5 +188,6 @@ def test_mermaid_shows_nodes_branches_and_loops(workflows: WorkflowRegistry) -> 
     text = _wf(graph).to_mermaid()
     assert text.startswith("flowchart TD")
     assert 'n_start["start: search<br/>max 3x"]' in text
-    assert "n_start -- true --> n_start" in text and "n_start -- false --> n_end" in text
+    assert "n_start -- true --> n_start" in text
+    assert "n_start -- false --> n_end" in text
     assert "n_start -. max reached .-> n_end" in text

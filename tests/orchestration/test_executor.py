@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from mm_orch.exceptions import (
+    ExecutionError,
     LoopLimitError,
     MergeError,
     MissingInputError,
@@ -78,7 +79,7 @@ def test_condition_value_with_no_branch_is_a_clear_error(registry, step_types) -
         "start": GraphNode(step_name="s", next_nodes=["a"], condition="kind", branches={"x": "a"}),
         "a": GraphNode(step_name="s"),
     }
-    with pytest.raises(Exception, match=r"state\['kind'\] = 'zzz' matches no branch; branches: 'x'"):
+    with pytest.raises(ExecutionError, match=r"state\['kind'\] = 'zzz' matches no branch; branches: 'x'"):
         GraphExecutor(registry).execute(graph, {"kind": "zzz"})
 
 
@@ -97,7 +98,8 @@ def test_fan_out_and_fan_in_runs_the_join_once_after_every_branch(registry, step
         "join": GraphNode(step_name="join"),
     }
     state = GraphExecutor(registry).execute(graph, {"question": "q"})
-    assert log.count("join") == 1 and log[-1] == "join"
+    assert log.count("join") == 1
+    assert log[-1] == "join"
     assert state["answer"] == "join(left2(left(q)),right(q))"
 
 
@@ -129,7 +131,9 @@ def test_async_branches_run_concurrently(registry: StepRegistry, step_types) -> 
         return await GraphExecutor(registry).aexecute(graph, {})
 
     state = asyncio.run(main())
-    assert state["a"] is True and state["b"] is True and sorted(started) == ["a", "b"]
+    assert state["a"] is True
+    assert state["b"] is True
+    assert sorted(started) == ["a", "b"]
 
 
 def test_merge_rules_combine_parallel_writes_in_declaration_order(registry: StepRegistry) -> None:
@@ -171,7 +175,8 @@ def test_loop_runs_to_max_iterations_then_takes_loop_exit(registry: StepRegistry
         "finish": GraphNode(step_name="done"),
     }
     state = GraphExecutor(registry).execute(WorkflowDefinition(name="loop", graph=graph, input_keys=[]), {})
-    assert state["n"] == 4 and state["answer"] == "done(4)"
+    assert state["n"] == 4
+    assert state["answer"] == "done(4)"
     bounded = {"start": GraphNode(step_name="count", next_nodes=["start"], max_iterations=2)}
     with pytest.raises(LoopLimitError, match=r"node 'start' already ran max_iterations=2 times"):
         GraphExecutor(registry).execute(bounded, {})
@@ -210,7 +215,8 @@ def test_missing_input_names_the_keys(registry, step_types) -> None:  # type: ig
         r"input key\(s\) \['docs'\]",
     ) as info:
         GraphExecutor(registry).execute(wf, {"question": "q"})
-    assert info.value.missing == ["docs"] and info.value.step == "needs"
+    assert info.value.missing == ["docs"]
+    assert info.value.step == "needs"
 
 
 class _Returns(BaseStep):
@@ -269,7 +275,9 @@ def test_step_errors_carry_workflow_node_step_and_cause(registry: StepRegistry) 
         GraphExecutor(registry).execute(compiled, {})
     err = info.value
     assert (err.workflow, err.node, err.step) == ("wf", "start", "boom")
-    assert isinstance(err.cause, ValueError) and err.__cause__ is err.cause and err.trace_id
+    assert isinstance(err.cause, ValueError)
+    assert err.__cause__ is err.cause
+    assert err.trace_id
 
 
 def test_runtime_reaches_the_steps(registry: StepRegistry) -> None:
@@ -333,4 +341,5 @@ def test_a_failing_merge_rule_names_the_node_the_key_and_the_workflow(registry: 
         r"state's ReadOnlyDict with the list the node wrote .*change merge_rules\['items'\]",
     ) as info:
         GraphExecutor(registry).execute(wf, {})
-    assert (info.value.workflow, info.value.node) == ("merging", "x") and info.value.trace_id
+    assert (info.value.workflow, info.value.node) == ("merging", "x")
+    assert info.value.trace_id

@@ -61,14 +61,22 @@ def test_hooks_see_every_event_in_order_with_keyword_fields(registry: StepRegist
     result = executor.run(graph, {}, hooks=[for_one])
     expected = ["run_started:", "node_started:start", "node_finished:start", "node_started:n2",
                 "node_finished:n2", "run_finished:"]  # fmt: skip
-    assert for_all.names() == expected and for_one.names() == expected
+    assert for_all.names() == expected
+    assert for_one.names() == expected
     finished = dict(for_one.events)["node_finished"]  # the last node_finished (n2)
-    assert finished["step"] == "second" and finished["written_keys"] == ("b",) and finished["error"] is None
-    assert finished["duration_ms"] >= 0 and finished["attempts"] == 1 and finished["run_id"] == result.trace_id
+    assert finished["step"] == "second"
+    assert finished["written_keys"] == ("b",)
+    assert finished["error"] is None
+    assert finished["duration_ms"] >= 0
+    assert finished["attempts"] == 1
+    assert finished["run_id"] == result.trace_id
     done = for_one.events[-1][1]
-    assert done["error"] is None and not done["cancelled"] and done["state"]["b"] == "second"
+    assert done["error"] is None
+    assert not done["cancelled"]
+    assert done["state"]["b"] == "second"
     executor.run(graph, {})  # a per-run hook observes only its own run
-    assert len(for_one.events) == 6 and len(for_all.events) == 12
+    assert len(for_one.events) == 6
+    assert len(for_all.events) == 12
 
 
 def test_a_failed_node_is_reported_and_a_raising_hook_changes_nothing(registry: StepRegistry) -> None:
@@ -81,7 +89,8 @@ def test_a_failed_node_is_reported_and_a_raising_hook_changes_nothing(registry: 
     with pytest.raises(StepExecutionError, match=r"Step 'second' failed \(node 'n2'\): ValueError: broken"):
         GraphExecutor(registry, hooks=[Broken(), seen]).run(graph, {})
     node = next(f for name, f in seen.events if name == "node_finished" and f["node"] == "n2")
-    assert isinstance(node["error"], StepExecutionError) and node["written_keys"] == ()
+    assert isinstance(node["error"], StepExecutionError)
+    assert node["written_keys"] == ()
     assert isinstance(seen.events[-1][1]["error"], StepExecutionError)
 
 
@@ -101,7 +110,8 @@ def test_hooks_with_async_steps_see_both_parallel_nodes(registry: StepRegistry) 
     }
     seen = Recorder()
     state = asyncio.run(GraphExecutor(registry).aexecute(graph, {}, hooks=[seen]))
-    assert state["l"] == "left" and state["r"] == "right"
+    assert state["l"] == "left"
+    assert state["r"] == "right"
     finished = sorted(f["node"] for name, f in seen.events if name == "node_finished")
     assert finished == ["l", "r", "start"]
 
@@ -171,10 +181,12 @@ def test_cancelling_the_task_stops_scheduling_cancels_in_flight_nodes_and_traces
     asyncio.run(main())
     assert ran_after == []
     (trace,) = tracer.traces
-    assert not trace.success and trace.error_type == "RunCancelledError"
+    assert not trace.success
+    assert trace.error_type == "RunCancelledError"
     cancelled_nodes = sorted(s.node for s in trace.steps if s.error_type == "RunCancelledError")
     assert cancelled_nodes == ["a", "b"]
-    assert seen.events[-1][0] == "run_finished" and seen.events[-1][1]["cancelled"] is True
+    assert seen.events[-1][0] == "run_finished"
+    assert seen.events[-1][1]["cancelled"] is True
 
 
 class Sleepy(BaseStep):
@@ -224,7 +236,8 @@ def test_stubborn_timed_out_steps_cannot_fill_a_pool(registry: StepRegistry, dri
         with pytest.raises(StepTimeoutError, match="timed out"):
             run(stuck)
     still_running = [t for t in threading.enumerate() if t.name.startswith(f"mm-orch-{name}-")]
-    assert len(still_running) >= 30 and all(t.daemon for t in still_running)
+    assert len(still_running) >= 30
+    assert all(t.daemon for t in still_running)
     assert abandoned_threads() >= len(still_running)
     t0 = time.perf_counter()
     assert run(quick)["answer"] == "quick"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from mm_orch.configuration import PhaseBConfig, SystemConfig, load_phase_b_config
-from mm_orch.exceptions import ConfigError, WorkflowNotFoundError
+from mm_orch.exceptions import ConfigError, StepExecutionError, WorkflowNotFoundError
 from mm_orch.orchestration import BaseStep, GraphNode, Runtime, State
 from mm_orch.orchestration.compatibility import LegacyWorkflowAdapter, legacy_workflow_definition
 from mm_orch.orchestration.phase_b_orchestrator import PhaseBOrchestrator
@@ -111,15 +111,21 @@ def phase_b(steps: StepRegistry, workflows: WorkflowRegistry) -> PhaseBOrchestra
 
 def test_phase_b_routes_runs_traces_and_reports(phase_b: PhaseBOrchestrator) -> None:
     result = phase_b.process_request(UserRequest(query="What is Python?"))
-    assert result.workflow == "search_qa" and result.answer == "What is Python? -> TEXT ON ABOUT WHAT IS PYTHON?"
-    assert result.citations[0].url == "http://x/1" and result.metadata["using_phase_b"] is True
-    assert result.metadata["router_version"] == "v1" and 0 <= result.metadata["router_confidence"] <= 1
+    assert result.workflow == "search_qa"
+    assert result.answer == "What is Python? -> TEXT ON ABOUT WHAT IS PYTHON?"
+    assert result.citations[0].url == "http://x/1"
+    assert result.metadata["using_phase_b"] is True
+    assert result.metadata["router_version"] == "v1"
+    assert 0 <= result.metadata["router_confidence"] <= 1
     assert set(result.metadata["timings_ms"]) == {"start", "fetch", "summarize", "answer"}
     (trace,) = phase_b.tracer.traces  # type: ignore[union-attr]
-    assert trace.trace_id == result.trace_id and trace.workflow == "search_qa" and trace.router_version == "v1"
+    assert trace.trace_id == result.trace_id
+    assert trace.workflow == "search_qa"
+    assert trace.router_version == "v1"
     assert trace.metadata["has_collection"] == "false"
     stats = phase_b.get_statistics()
-    assert stats["requests"] == 1 and stats["workflows"] == {"search_qa": stats["workflows"]["search_qa"]}
+    assert stats["requests"] == 1
+    assert stats["workflows"] == {"search_qa": stats["workflows"]["search_qa"]}
     assert stats["workflows"]["search_qa"]["success_rate"] == 1.0
 
 
@@ -127,7 +133,8 @@ def test_phase_a_and_phase_b_give_the_same_answer(phase_b: PhaseBOrchestrator) -
     request = UserRequest(query="What is Python?", workflow="search_qa")
     b = phase_b.process_request(request)
     a = phase_b._phase_a_orchestrator().process_request(request)
-    assert a.answer == b.answer and a.metadata["using_phase_b"] is False
+    assert a.answer == b.answer
+    assert a.metadata["using_phase_b"] is False
 
 
 def test_unknown_forced_workflow_lists_the_registered_ones(phase_b: PhaseBOrchestrator) -> None:
@@ -141,7 +148,7 @@ def test_unknown_forced_workflow_lists_the_registered_ones(phase_b: PhaseBOrches
 
 def test_a_failed_phase_b_run_falls_back_to_phase_a_visibly(phase_b: PhaseBOrchestrator) -> None:
     Answer.fail = True
-    with pytest.raises(Exception, match="model server down"):  # Phase A fails the same way
+    with pytest.raises(StepExecutionError, match="model server down"):  # Phase A fails the same way
         phase_b.process_request("What is Python?")
     Answer.fail = False
 
@@ -159,23 +166,24 @@ def test_a_failed_phase_b_run_falls_back_to_phase_a_visibly(phase_b: PhaseBOrche
     result = phase_b.process_request("What is Python?")
     assert result.metadata["using_phase_b"] is False
     assert "Phase B run of 'search_qa' failed" in result.metadata["fallback_reason"]
-    assert "transient failure" in result.metadata["fallback_reason"] and result.answer.startswith(
-        "What is Python?"
-    )
+    assert "transient failure" in result.metadata["fallback_reason"]
+    assert result.answer.startswith("What is Python?")
     assert phase_b.get_statistics()["fallbacks"] >= 1
 
 
 def test_rollback_flag_switches_to_phase_a(phase_b: PhaseBOrchestrator) -> None:
     phase_b.using_phase_b = False
     result = phase_b.process_request("What is Python?")
-    assert result.metadata["using_phase_b"] is False and result.metadata["phase"] == "a"
+    assert result.metadata["using_phase_b"] is False
+    assert result.metadata["phase"] == "a"
 
 
 def test_missing_phase_b_config_means_phase_a(tmp_path: Path) -> None:
     orchestrator = PhaseBOrchestrator(config_path=tmp_path / "phase_b.yaml")
     assert orchestrator.using_phase_b is False
     stats = orchestrator.get_statistics()
-    assert "phase_b.yaml not found" in stats["fallback_reason"] and stats["using_phase_b"] is False
+    assert "phase_b.yaml not found" in stats["fallback_reason"]
+    assert stats["using_phase_b"] is False
 
 
 @pytest.mark.parametrize(
@@ -211,7 +219,8 @@ def test_legacy_function_runs_as_a_phase_b_step(steps: StepRegistry) -> None:
         return f"legacy answer to {question} (k={top_k})"
 
     adapter = LegacyWorkflowAdapter(search_qa_workflow)
-    assert adapter.input_keys == ("question",) and adapter.optional_input_keys == ("top_k",)
+    assert adapter.input_keys == ("question",)
+    assert adapter.optional_input_keys == ("top_k",)
     steps.register("legacy_workflow", adapter)
     workflows = WorkflowRegistry(steps)
     compiled = workflows.register(legacy_workflow_definition("legacy_qa", adapter, step_name="legacy_workflow"))
@@ -241,7 +250,9 @@ def test_async_path_awaits_an_async_router_and_keeps_the_loop_free(phase_b: Phas
     router = AsyncRouter()
     phase_b.router = router
     result = asyncio.run(phase_b.aprocess_request("What is Python?"))
-    assert router.calls == 1 and result.metadata["router_version"] == "remote" and result.workflow == "search_qa"
+    assert router.calls == 1
+    assert result.metadata["router_version"] == "remote"
+    assert result.workflow == "search_qa"
 
     phase_b.using_phase_b = False
 
@@ -260,7 +271,8 @@ def test_async_path_awaits_an_async_router_and_keeps_the_loop_free(phase_b: Phas
         return out, ticks
 
     fallback, ticks = asyncio.run(while_phase_a_runs())
-    assert fallback.metadata["using_phase_b"] is False and ticks > 0
+    assert fallback.metadata["using_phase_b"] is False
+    assert ticks > 0
 
 
 def test_phase_a_runs_are_traced_with_their_steps(steps: StepRegistry) -> None:
@@ -270,10 +282,15 @@ def test_phase_a_runs_are_traced_with_their_steps(steps: StepRegistry) -> None:
     )
     result = phase_a.process_request(UserRequest(query="What is Python?", request_id="r-7"))
     (trace,) = tracer.traces
-    assert trace.phase == "a" and trace.trace_id == result.trace_id and trace.request_id == "r-7"
+    assert trace.phase == "a"
+    assert trace.trace_id == result.trace_id
+    assert trace.request_id == "r-7"
     assert [s.step_name for s in trace.steps] == ["search", "fetch", "summarize", "answer"]
-    assert trace.final_answer == result.answer and trace.success and trace.workflow_forced is False
+    assert trace.final_answer == result.answer
+    assert trace.success
+    assert trace.workflow_forced is False
     Answer.fail = True
-    with pytest.raises(Exception, match="model server down"):
+    with pytest.raises(StepExecutionError, match="model server down"):
         phase_a.process_request("What is Python?")
-    assert tracer.traces[-1].success is False and tracer.traces[-1].error_type == "StepExecutionError"
+    assert tracer.traces[-1].success is False
+    assert tracer.traces[-1].error_type == "StepExecutionError"

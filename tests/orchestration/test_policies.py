@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from mm_orch.exceptions import StepTimeoutError
+from mm_orch.exceptions import StepExecutionError, StepTimeoutError
 from mm_orch.orchestration import BaseStep, GraphExecutor, GraphNode, State
 from mm_orch.registries import StepRegistry
 
@@ -59,8 +59,10 @@ def test_retries_with_backoff_then_success(registry: StepRegistry) -> None:
     flaky = registry.register(Flaky(failures=2))
     graph = {"start": GraphNode(step_name="flaky", retries=2, retry_backoff_s=0.01)}
     result = GraphExecutor(registry).run(graph, {}, record=True)
-    assert result.state["answer"] == "ok after 3" and flaky.calls == 3  # type: ignore[attr-defined]
-    assert result.records[0].attempts == 3 and result.records[0].success
+    assert result.state["answer"] == "ok after 3"
+    assert flaky.calls == 3
+    assert result.records[0].attempts == 3
+    assert result.records[0].success
 
 
 def test_retries_exhausted_raise_with_the_attempt_count(registry: StepRegistry) -> None:
@@ -80,7 +82,8 @@ def test_fallback_step_answers_when_the_step_fails(registry: StepRegistry) -> No
     graph = {"start": GraphNode(step_name="flaky", fallback_step="backup")}
     result = GraphExecutor(registry).run(graph, {}, record=True)
     assert result.state["answer"] == "from backup"
-    assert result.records[0].used_fallback and result.records[0].step_name == "backup"
+    assert result.records[0].used_fallback
+    assert result.records[0].step_name == "backup"
 
 
 @pytest.mark.parametrize("step", [Slow(2.0), AsyncSlow(2.0)], ids=["sync", "async"])
@@ -135,22 +138,31 @@ def test_traced_runs_record_steps_outcome_and_context(registry: StepRegistry, st
         trace_context={"request_id": "r1", "router_version": "v1", "router_confidence": 0.9, "workflow": "wf"},
     )
     (trace,) = tracer.traces
-    assert trace is result.trace and trace.trace_id == result.trace_id
-    assert [s.node for s in trace.steps] == ["start", "a"] and all(s.success for s in trace.steps)
-    assert trace.question == "why?" and trace.final_answer == "42" and trace.request_id == "r1"
-    assert trace.citations[0].title == "Doc" and trace.quality_signals == {"grounded": 1.0, "sources": 1.0}
-    assert trace.cost.steps == 2 and trace.router_version == "v1" and trace.success
+    assert trace is result.trace
+    assert trace.trace_id == result.trace_id
+    assert [s.node for s in trace.steps] == ["start", "a"]
+    assert all(s.success for s in trace.steps)
+    assert trace.question == "why?"
+    assert trace.final_answer == "42"
+    assert trace.request_id == "r1"
+    assert trace.citations[0].title == "Doc"
+    assert trace.quality_signals == {"grounded": 1.0, "sources": 1.0}
+    assert trace.cost.steps == 2
+    assert trace.router_version == "v1"
+    assert trace.success
     assert type(trace).model_validate(trace.model_dump()) == trace  # the record is valid as built
 
 
 def test_failed_runs_are_traced_too_and_unsampled_runs_not_at_all(registry: StepRegistry) -> None:
     registry.register(Flaky(failures=9))
     tracer = _Tracer()
-    with pytest.raises(Exception, match="Step 'flaky' failed"):
+    with pytest.raises(StepExecutionError, match="Step 'flaky' failed"):
         GraphExecutor(registry, tracer=tracer).execute({"start": GraphNode(step_name="flaky")}, {})
     (trace,) = tracer.traces
-    assert not trace.success and trace.error_type == "StepExecutionError"
-    assert trace.steps[0].error_type == "StepExecutionError" and not trace.steps[0].success
+    assert not trace.success
+    assert trace.error_type == "StepExecutionError"
+    assert trace.steps[0].error_type == "StepExecutionError"
+    assert not trace.steps[0].success
     off = _Tracer(rate=False)
     registry.register(Backup())
     GraphExecutor(registry, tracer=off).execute({"start": GraphNode(step_name="backup")}, {})
@@ -176,5 +188,7 @@ def test_model_loads_and_tokens_are_attributed_to_the_step(registry: StepRegistr
     tracer = _Tracer()
     GraphExecutor(registry, tracer=tracer).execute({"start": GraphNode(step_name="gen")}, {}, runtime)
     step = tracer.traces[0].steps[0]
-    assert step.model_loads == ["tiny-lm"] and step.tokens == 17
-    assert tracer.traces[0].cost.model_loads == 1 and tracer.traces[0].cost.tokens == 17
+    assert step.model_loads == ["tiny-lm"]
+    assert step.tokens == 17
+    assert tracer.traces[0].cost.model_loads == 1
+    assert tracer.traces[0].cost.tokens == 17

@@ -17,7 +17,8 @@ def test_history_is_bounded_and_persists_across_stores(tmp_path: Path) -> None:
     assert [t.content for t in store.history("s1")] == ["q1", "q2", "q3"]
     reloaded = SessionStore(max_turns=3, path=path)  # a new process reading the same file
     assert [t.content for t in reloaded.history("s1")] == ["q1", "q2", "q3"]
-    assert reloaded.history("s2")[0].role == "assistant" and reloaded.history("unknown") == []
+    assert reloaded.history("s2")[0].role == "assistant"
+    assert reloaded.history("unknown") == []
 
 
 def test_least_recently_used_sessions_are_dropped() -> None:
@@ -26,7 +27,9 @@ def test_least_recently_used_sessions_are_dropped() -> None:
     store.append("b", "user", "2")
     store.append("a", "user", "3")  # a is now the most recent
     store.append("c", "user", "4")
-    assert store.history("b") == [] and len(store) == 2 and len(store.history("a")) == 2
+    assert store.history("b") == []
+    assert len(store) == 2
+    assert len(store.history("a")) == 2
 
 
 def test_a_corrupt_session_file_names_the_line(tmp_path: Path) -> None:

@@ -15,8 +15,10 @@ def test_values_are_frozen_on_write_and_compare_equal_to_plain_ones() -> None:
     raw = {"docs": {"u": ["a", "b"]}, "n": 1}
     state = State(raw)
     assert state["docs"] == {"u": ["a", "b"]}
-    assert isinstance(state["docs"], dict) and isinstance(state["docs"]["u"], list)
-    assert type(state["docs"]) is ReadOnlyDict and type(state["docs"]["u"]) is ReadOnlyList
+    assert isinstance(state["docs"], dict)
+    assert isinstance(state["docs"]["u"], list)
+    assert type(state["docs"]) is ReadOnlyDict
+    assert type(state["docs"]["u"]) is ReadOnlyList
     raw["docs"]["u"].append("c")  # the caller's object is not shared
     assert state["docs"]["u"] == ["a", "b"]
 
@@ -46,7 +48,8 @@ def test_copies_are_plain_and_mutable() -> None:
     state = State(docs={"u": [1]})
     mine = state["docs"].copy()
     mine["v"] = 2
-    assert type(mine) is dict and "v" not in state["docs"]
+    assert type(mine) is dict
+    assert "v" not in state["docs"]
     deep = thaw(state["docs"])
     deep["u"].append(2)
     assert state["docs"]["u"] == [1]
@@ -68,7 +71,8 @@ def test_other_objects_are_copied_on_write_and_on_read() -> None:
 def test_merged_returns_a_new_state_and_leaves_the_old_one() -> None:
     old = State(a=1)
     new = old.merged({"b": [1]})
-    assert dict(old) == {"a": 1} and dict(new) == {"a": 1, "b": [1]}
+    assert dict(old) == {"a": 1}
+    assert dict(new) == {"a": 1, "b": [1]}
 
 
 def test_frozen_values_serialise_copy_and_pickle_cleanly() -> None:
@@ -76,7 +80,8 @@ def test_frozen_values_serialise_copy_and_pickle_cleanly() -> None:
     assert json.loads(json.dumps(state["d"])) == {"k": [1, {"z": 2}]}
     assert copy.deepcopy(state["d"]) is state["d"]
     restored = pickle.loads(pickle.dumps(state["d"]))  # Ray moves state between processes this way
-    assert restored == state["d"] and type(restored) is ReadOnlyDict
+    assert restored == state["d"]
+    assert type(restored) is ReadOnlyDict
 
 
 def test_missing_key_error_lists_available_keys() -> None:

@@ -84,7 +84,8 @@ def test_reads_never_share_a_mutable_object(initial: dict[str, Any]) -> None:
     nxt = state.merged({"extra": state[next(iter(state))]})  # a step writing back what it read
     for key in nxt:
         vandalise(nxt[key])
-    assert state.to_dict() == expected and {k: nxt[k] for k in expected} == expected
+    assert state.to_dict() == expected
+    assert {k: nxt[k] for k in expected} == expected
 
 
 def test_the_issue_example_no_longer_persists() -> None:

@@ -120,7 +120,8 @@ def test_the_rule_forced_routed_and_stand_in() -> None:
     routed = choose_workflow(UserRequest(query="q"), registered, _decision("chat_generate"))
     assert (routed.workflow, routed.substituted_for, routed.reason) == ("chat_generate", None, "because")
     stand_in = choose_workflow(UserRequest(query="q"), registered, _decision("search_qa_fast"))
-    assert stand_in.workflow == "search_qa" and stand_in.substituted_for == "search_qa_fast"
+    assert stand_in.workflow == "search_qa"
+    assert stand_in.substituted_for == "search_qa_fast"
     assert "'search_qa_fast', which is not registered: ran 'search_qa'" in stand_in.reason
     with pytest.raises(WorkflowNotFoundError, match=r"'serch_qa' is not registered; registered workflows: "):
         choose_workflow(UserRequest(query="q", workflow="serch_qa"), registered, None)
@@ -140,10 +141,12 @@ def test_stand_ins_stay_in_the_family() -> None:
 def test_an_unregistered_router_choice_is_substituted_visibly_in_result_and_trace() -> None:
     orchestrator, tracer = _orchestrators(FixedRouter("search_qa_strict_citations"), Chat())
     result = orchestrator.process_request("What is Python?")
-    assert result.workflow == "search_qa" and result.answer == "searched What is Python?"
+    assert result.workflow == "search_qa"
+    assert result.answer == "searched What is Python?"
     assert result.metadata["router_chose"] == "search_qa_strict_citations"
     (trace,) = tracer.traces
-    assert trace.workflow == "search_qa" and trace.metadata["router_chose"] == "search_qa_strict_citations"
+    assert trace.workflow == "search_qa"
+    assert trace.metadata["router_chose"] == "search_qa_strict_citations"
     assert "which is not registered: ran 'search_qa' instead" in trace.metadata["router_reason"]
 
 
@@ -152,15 +155,15 @@ def test_the_phase_a_fallback_runs_the_workflow_that_failed_without_routing_agai
     orchestrator, tracer = _orchestrators(router, Chat(failures=1))
     result = orchestrator.process_request("What is Python?")
     assert router.calls == 1
-    assert result.workflow == "chat_generate" and result.answer == "chatted about What is Python?"
-    assert (
-        result.metadata["using_phase_b"] is False
-        and "'chat_generate' failed" in result.metadata["fallback_reason"]
-    )
+    assert result.workflow == "chat_generate"
+    assert result.answer == "chatted about What is Python?"
+    assert result.metadata["using_phase_b"] is False
+    assert "'chat_generate' failed" in result.metadata["fallback_reason"]
     failed_b, phase_a = tracer.traces
     assert (failed_b.phase, failed_b.success, failed_b.workflow) == ("b", False, "chat_generate")
     assert (phase_a.phase, phase_a.workflow) == ("a", "chat_generate")
-    assert phase_a.metadata["fallback_from"] == "b" and phase_a.metadata["phase_b_trace_id"] == failed_b.trace_id
+    assert phase_a.metadata["fallback_from"] == "b"
+    assert phase_a.metadata["phase_b_trace_id"] == failed_b.trace_id
     assert result.metadata["phase_b_trace_id"] == failed_b.trace_id
 
 
@@ -170,17 +173,22 @@ def test_the_async_path_keeps_the_same_rule() -> None:
     router = FixedRouter("chat_generate")
     orchestrator, tracer = _orchestrators(router, Chat(failures=1))
     result = asyncio.run(orchestrator.aprocess_request("What is Python?"))
-    assert result.workflow == "chat_generate" and result.metadata["using_phase_b"] is False
-    assert [t.phase for t in tracer.traces] == ["b", "a"] and router.calls == 1
+    assert result.workflow == "chat_generate"
+    assert result.metadata["using_phase_b"] is False
+    assert [t.phase for t in tracer.traces] == ["b", "a"]
+    assert router.calls == 1
 
 
 def test_construction_builds_nothing_and_warm_up_builds_once() -> None:
     router = FixedRouter("search_qa")
     orchestrator, _ = _orchestrators(router, Chat())
-    assert orchestrator.components == {} and orchestrator.executor is None and router.warmed == 0
+    assert orchestrator.components == {}
+    assert orchestrator.executor is None
+    assert router.warmed == 0
     orchestrator.warm_up()
     orchestrator.warm_up()
-    assert orchestrator.executor is not None and router.warmed == 1
+    assert orchestrator.executor is not None
+    assert router.warmed == 1
     essential = ("step_registry", "workflow_registry", "router", "tracer", "executor")
     assert all(orchestrator.components[name] is None for name in essential)
     assert orchestrator.process_request("q").metadata["using_phase_b"] is True
@@ -189,4 +197,5 @@ def test_construction_builds_nothing_and_warm_up_builds_once() -> None:
 def test_the_first_request_warms_up_a_cold_orchestrator() -> None:
     router = FixedRouter("search_qa")
     orchestrator, _ = _orchestrators(router, Chat())
-    assert orchestrator.process_request("q").answer == "searched q" and router.warmed == 1
+    assert orchestrator.process_request("q").answer == "searched q"
+    assert router.warmed == 1

@@ -57,15 +57,19 @@ def test_duplicates_need_replace_and_the_same_step_twice_is_fine() -> None:
         steps.register(Noop())
     replacement = Noop()
     assert steps.register(replacement, replace=True) is replacement
-    assert steps.get("noop") is replacement and list(steps) == ["noop"] and len(steps) == 1
+    assert steps.get("noop") is replacement
+    assert list(steps) == ["noop"]
+    assert len(steps) == 1
 
 
 def test_tools_keep_metadata_and_models_keep_metadata_records() -> None:
     tools = ToolRegistry()
     tools.register("search", object(), {"capabilities": ["search"]})
-    assert tools.find("search") == ["search"] and tools.capabilities() == {"search"}
+    assert tools.find("search") == ["search"]
+    assert tools.capabilities() == {"search"}
     tools.unregister("search")
-    assert "search" not in tools and tools.capabilities() == set()
+    assert "search" not in tools
+    assert tools.capabilities() == set()
     with pytest.raises(RegistrationError, match=r"tool names must be non-empty strings, got ''"):
         tools.register("", object())
 

@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from pydantic import ValidationError
 
+from mm_orch.exceptions import TracingError
 from mm_orch.observability import Tracer
 from mm_orch.observability.records import WorkflowTrace
 from mm_orch.schemas import ChatTurn, UserRequest
@@ -83,9 +84,12 @@ def test_tracer_writes_a_record_holding_surrogates_instead_of_raising(tmp_path: 
         tracer.write(trace)
         tracer.flush()
         stats = tracer.stats()
-    assert stats.written == 1 and stats.dropped == 0 and stats.errors == 0
+    assert stats.written == 1
+    assert stats.dropped == 0
+    assert stats.errors == 0
     line = json.loads((tmp_path / "traces.jsonl").read_text(encoding="utf-8"))
-    assert line["request_id"] == "x\ufffd" and line["metadata"] == {"k\ufffd": "v"}
+    assert line["request_id"] == "x\ufffd"
+    assert line["metadata"] == {"k\ufffd": "v"}
     table = pq.read_table(next((tmp_path / "pq").glob("*.parquet")))
     assert table.column("request_id").to_pylist() == ["x\ufffd"]
 
@@ -98,6 +102,7 @@ def test_tracer_counts_an_unserialisable_record_as_dropped(tmp_path: Path) -> No
     object.__setattr__(trace, "metadata", {"odd": Odd()})  # bypasses validation, as a buggy caller could
     tracer = Tracer(tmp_path / "traces.jsonl", parquet=False)
     tracer.write(trace)  # must not raise: sink problems never fail the user's request
-    assert tracer.stats().dropped == 1 and tracer.stats().errors == 1
-    with pytest.raises(Exception, match="could not be serialised"):
+    assert tracer.stats().dropped == 1
+    assert tracer.stats().errors == 1
+    with pytest.raises(TracingError, match="could not be serialised"):
         tracer.close()

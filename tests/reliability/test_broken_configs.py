@@ -89,7 +89,8 @@ def check_message(message: str, needles: list[str]) -> None:
 
 def test_the_catalogue_covers_every_kind() -> None:
     kinds = {p.parent.name for p in FILES}
-    assert len(FILES) >= 20 and kinds == {"workflows", "phase_b", "models", "serve", "system"}
+    assert len(FILES) >= 20
+    assert kinds == {"workflows", "phase_b", "models", "serve", "system"}
 
 
 @pytest.mark.parametrize("path", FILES, ids=[f"{p.parent.name}/{p.stem}" for p in FILES])
@@ -186,5 +187,7 @@ def test_the_cli_shows_one_clean_line(path: Path, tmp_path: Path) -> None:
     with redirect_stderr(err):
         code = main(["route", "--config", str(path), "--jsonl", str(empty)], out=io.StringIO())
     lines = [line for line in err.getvalue().splitlines() if line.strip()]
-    assert code == 2 and len(lines) == 1 and lines[0].startswith("mm-orch: error: "), err.getvalue()
+    assert code == 2, err.getvalue()
+    assert len(lines) == 1, err.getvalue()
+    assert lines[0].startswith("mm-orch: error: "), err.getvalue()
     check_message(lines[0], expectations(path))

@@ -41,7 +41,8 @@ def _error(r: Any) -> tuple[str, str]:
 @pytest.mark.parametrize("request_id", ["req-é", "问题-1", "with space", "x" * 300, "a\u2028b"])
 def test_any_printable_body_request_id_is_echoed_safely(client: TestClient, request_id: str) -> None:
     r = client.post("/v1/answer", json={"query": "France?", "request_id": request_id})
-    assert r.status_code == 200 and r.json()["request_id"] == request_id
+    assert r.status_code == 200
+    assert r.json()["request_id"] == request_id
     header = r.headers["x-request-id"]
     header.encode("ascii")  # percent-encoded, never raw
     from urllib.parse import unquote
@@ -63,12 +64,14 @@ def test_feedback_the_store_would_refuse_is_a_422(client: TestClient, body: dict
     r = client.post("/v1/feedback", content=json.dumps(body).encode(), headers=JSON)
     assert r.status_code == 422, r.text
     code, message = _error(r)
-    assert code == "validation_error" and needle in message
+    assert code == "validation_error"
+    assert needle in message
 
 
 def test_feedback_with_tabs_and_newlines_is_stored(client: TestClient) -> None:
     r = client.post("/v1/feedback", json={"trace_id": "t-1", "rating": 1, "comment": "line 1\n\tline 2"})
-    assert r.status_code == 201 and r.json()["comment"] == "line 1\n\tline 2"
+    assert r.status_code == 201
+    assert r.json()["comment"] == "line 1\n\tline 2"
 
 
 @pytest.mark.parametrize(
@@ -89,7 +92,8 @@ def test_nan_and_infinity_are_refused_naming_the_field(client: TestClient, body:
 def test_openai_nan_is_a_400_in_openai_shape(client: TestClient) -> None:
     body = b'{"model": "mm-orch", "messages": [{"role": "user", "content": "hi"}], "temperature": NaN}'
     r = client.post("/v1/chat/completions", content=body, headers=JSON)
-    assert r.status_code == 400 and r.json()["error"]["param"] == "temperature"
+    assert r.status_code == 400
+    assert r.json()["error"]["param"] == "temperature"
 
 
 def test_more_than_four_stop_sequences_is_declared_and_refused(client: TestClient) -> None:
@@ -99,7 +103,8 @@ def test_more_than_four_stop_sequences_is_declared_and_refused(client: TestClien
     assert {"type": "array", "items": {"type": "string"}, "maxItems": 4} in stop["anyOf"]
     body = {"model": "mm-orch", "messages": [{"role": "user", "content": "hi"}], "stop": list("abcde")}
     r = client.post("/v1/chat/completions", json=body)
-    assert r.status_code == 400 and "at most 4 stop sequences" in r.json()["error"]["message"]
+    assert r.status_code == 400
+    assert "at most 4 stop sequences" in r.json()["error"]["message"]
 
 
 def test_streamed_oversized_body_is_a_413_before_parsing() -> None:
@@ -111,12 +116,14 @@ def test_streamed_oversized_body_is_a_413_before_parsing() -> None:
 
     c = TestClient(create_app(FakeBackend(), limits=LimitsConfig(max_body_bytes=64 * 1024)))
     r = c.post("/v1/answer", content=chunks(), headers=JSON)
-    assert r.status_code == 413 and "limits.max_body_bytes" in r.json()["message"]
+    assert r.status_code == 413
+    assert "limits.max_body_bytes" in r.json()["message"]
 
 
 def test_huge_question_is_a_422_naming_the_limit(client: TestClient) -> None:
     r = client.post("/v1/answer", json={"query": "why? " * 2000})
-    assert r.status_code == 422 and "the limit is 4000" in _error(r)[1]
+    assert r.status_code == 422
+    assert "the limit is 4000" in _error(r)[1]
 
 
 @pytest.mark.parametrize(
@@ -124,7 +131,8 @@ def test_huge_question_is_a_422_naming_the_limit(client: TestClient) -> None:
 )
 def test_wrong_content_type_is_a_clean_422(client: TestClient, content_type: str) -> None:
     r = client.post("/v1/answer", content=b'{"query": "France?"}', headers={"content-type": content_type})
-    assert r.status_code == 422 and r.headers["content-type"] == "application/json"
+    assert r.status_code == 422
+    assert r.headers["content-type"] == "application/json"
     assert _error(r)[0] == "validation_error"
 
 
@@ -150,4 +158,6 @@ def test_prompt_text_cannot_pick_a_workflow_or_a_session(query: str) -> None:
     r = c.post("/v1/answer", json={"query": query}, headers={"Authorization": "Bearer k-alpha-0123456789"})
     assert r.status_code == 200
     (asked,) = backend.asked
-    assert asked.workflow is None and asked.session_id is None and asked.mode == "default"
+    assert asked.workflow is None
+    assert asked.session_id is None
+    assert asked.mode == "default"

@@ -127,7 +127,8 @@ def test_kill9_loses_no_acknowledged_record_and_leaves_nothing_broken(tmp_path: 
         assert len(list(read_traces(parquet))) == len(parquet_ids)
         jsonl_ids = _jsonl_ids(tmp_path / "traces.jsonl")
         assert len(jsonl_ids) == len(set(jsonl_ids)), "a trace was written twice"
-        assert acked_traces <= set(jsonl_ids) and acked_traces <= parquet_ids
+        assert acked_traces <= set(jsonl_ids)
+        assert acked_traces <= parquet_ids
         # Parquet rows of this trial lost by the kill: bounded by the flush interval
         this_trial = {t for t in jsonl_ids if t.startswith(f"{trial}-")}
         lost = len(this_trial - parquet_ids)
@@ -151,7 +152,8 @@ def test_kill9_loses_no_acknowledged_record_and_leaves_nothing_broken(tmp_path: 
         f"Parquet files all readable, at most {lost_max} unflushed Parquet rows lost per kill "
         f"(bound {FLUSH_EVERY}), {stale_seen} temporary files left by kills, all removed at the next start"
     )
-    assert len(acked_traces) > TRIALS and len(acked_feedback) > TRIALS
+    assert len(acked_traces) > TRIALS
+    assert len(acked_feedback) > TRIALS
 
 
 def test_stale_temp_files_of_dead_writers_are_removed_and_live_ones_kept(tmp_path: Path) -> None:
@@ -165,4 +167,6 @@ def test_stale_temp_files_of_dead_writers_are_removed_and_live_ones_kept(tmp_pat
     sink = ParquetSink(tmp_path)
     sink.close()
     assert sink.stale_removed == 1
-    assert not stale.exists() and live.exists() and other.exists()
+    assert not stale.exists()
+    assert live.exists()
+    assert other.exists()

@@ -86,7 +86,8 @@ def test_a_call_whose_replica_died_is_sent_again() -> None:
     handle = DyingHandle(deaths=2)
     generator = HandleGenerator("llm", handle, retries=2, retry_backoff_s=0.0)
     result = asyncio.run(generator.agenerate("q"))
-    assert result.text == "ok after 3 calls" and handle.calls == 3
+    assert result.text == "ok after 3 calls"
+    assert handle.calls == 3
     sync = DyingHandle(deaths=1)
     assert HandleGenerator("llm", sync, retry_backoff_s=0.0).generate("q").text == "ok after 2 calls"
     embedder = DyingHandle(deaths=1)
@@ -106,7 +107,8 @@ def test_other_errors_are_not_retried() -> None:
     with pytest.raises(ValueError, match="bad prompt"):
         asyncio.run(HandleGenerator("llm", handle, retry_backoff_s=0.0).agenerate("q"))
     assert handle.calls == 1
-    assert replica_gone(ActorDiedError()) and not replica_gone(ValueError())
+    assert replica_gone(ActorDiedError())
+    assert not replica_gone(ValueError())
 
 
 class RunFailed(RuntimeError):
@@ -128,15 +130,18 @@ class DeadModelBackend(FakeBackend):
 def test_the_ingress_answers_a_retryable_503_naming_the_trace_id() -> None:
     c = TestClient(create_app(DeadModelBackend()), raise_server_exceptions=False)
     r = c.post("/v1/answer", json={"query": "France?", "request_id": "req-9"})
-    assert r.status_code == 503 and r.headers["retry-after"] == "5"
+    assert r.status_code == 503
+    assert r.headers["retry-after"] == "5"
     body = r.json()
     assert body["error"] == "service_unavailable"
-    assert "trace id trace-123" in body["message"] and "request id req-9" in body["message"]
+    assert "trace id trace-123" in body["message"]
+    assert "request id req-9" in body["message"]
     assert "retry shortly" in body["message"]
     chat = c.post(
         "/v1/chat/completions", json={"model": "mm-orch", "messages": [{"role": "user", "content": "x"}]}
     )
-    assert chat.status_code == 503 and "trace id trace-123" in chat.json()["error"]["message"]
+    assert chat.status_code == 503
+    assert "trace id trace-123" in chat.json()["error"]["message"]
 
 
 # --- integration: a real replica SIGKILLed under load --------------------------------------------------------
@@ -197,7 +202,8 @@ def test_sigkill_of_a_replica_under_load_loses_no_call(ray_cluster: Any) -> None
             new_pids |= {handle.pid.remote().result(timeout_s=30) for _ in range(10)}
             new_pids.discard(victim)
             time.sleep(0.5)
-        assert len(new_pids) == 2 and victim not in new_pids, f"the replica was not replaced: {new_pids}"
+        assert len(new_pids) == 2, f"the replica was not replaced: {new_pids}"
+        assert victim not in new_pids, f"the replica was not replaced: {new_pids}"
         assert asyncio.run(generator.agenerate("after")).text.endswith(":after")
     finally:
         serve.delete("replica_kill")

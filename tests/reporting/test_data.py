@@ -15,14 +15,21 @@ from tests.reporting.conftest import run_record
 def test_load_runs_reads_tracer_output_and_joins_feedback(traced_folder: Path) -> None:
     runs = load_runs(traced_folder)
     t = runs.table
-    assert t.num_rows == 40 and runs.files == 3 and runs.feedback_records == 6
+    assert t.num_rows == 40
+    assert runs.files == 3
+    assert runs.feedback_records == 6
     assert runs.steps.num_rows == 80
     rows = {r["trace_id"]: r for r in t.to_pylist()}
-    assert rows["t0000"]["rating"] == 1.0 and rows["t0000"]["quality"] == 1.0
-    assert rows["t0001"]["rating"] == -1.0 and rows["t0001"]["quality"] == 0.0
-    assert rows["t0017"]["success"] is False and rows["t0017"]["quality"] == 0.0
-    assert rows["t0020"]["rating"] is None and rows["t0020"]["quality"] == 1.0  # no feedback: grounded signal
-    assert rows["t0000"]["kind"] == "who" and rows["t0001"]["kind"] == "how"
+    assert rows["t0000"]["rating"] == 1.0
+    assert rows["t0000"]["quality"] == 1.0
+    assert rows["t0001"]["rating"] == -1.0
+    assert rows["t0001"]["quality"] == 0.0
+    assert rows["t0017"]["success"] is False
+    assert rows["t0017"]["quality"] == 0.0
+    assert rows["t0020"]["rating"] is None
+    assert rows["t0020"]["quality"] == 1.0
+    assert rows["t0000"]["kind"] == "who"
+    assert rows["t0001"]["kind"] == "how"
     assert rows["t0003"]["cost_units"] == pytest.approx(0.123 + 0.05)
 
 
@@ -42,7 +49,8 @@ def test_latest_feedback_wins(traced_folder: Path) -> None:
     store = FeedbackStore(traced_folder / "feedback" / "feedback.jsonl")
     store.append(FeedbackRecord(trace_id="t0000", rating=-1.0, workflow="rag_qa"))
     row = load_runs(traced_folder).table.filter(pc.equal(pc.field("trace_id"), "t0000")).to_pylist()[0]
-    assert row["rating"] == -1.0 and row["fb_workflow"] == "rag_qa"
+    assert row["rating"] == -1.0
+    assert row["fb_workflow"] == "rag_qa"
 
 
 def test_missing_folder_says_what_to_pass(tmp_path: Path) -> None:
@@ -71,7 +79,8 @@ def test_non_parquet_file_is_refused(tmp_path: Path) -> None:
 
 def test_quantiles_by_workflow_on_synthetic(synthetic_folder: Path) -> None:
     runs = load_runs(synthetic_folder)
-    assert runs.table.num_rows == 20_000 and runs.files == 4
+    assert runs.table.num_rows == 20_000
+    assert runs.files == 4
     q = quantiles_by(runs.table, ["workflow"], "latency_ms", [0.5, 0.95])
     assert q[("search_qa_fast",)][0] < q[("search_qa",)][0] < q[("lesson_pack",)][0]
     assert all(p50 < p95 for p50, p95 in q.values())

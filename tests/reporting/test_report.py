@@ -18,10 +18,13 @@ def test_report_of_tracer_output_names_failures_and_workflows(traced_folder: Pat
     out = tmp_path / "r" / "report.html"
     summary = build_report(traced_folder, out)
     html = out.read_text(encoding="utf-8")
-    assert summary.runs == 40 and summary.feedback_records == 6 and summary.figures >= 10
+    assert summary.runs == 40
+    assert summary.feedback_records == 6
+    assert summary.figures >= 10
     for failed in ("t0007", "t0017", "t0027", "t0037"):  # the runs whose answer step timed out
         assert failed in html
-    assert "answer timed out after 30 s" in html and "StepTimeoutError" in html
+    assert "answer timed out after 30 s" in html
+    assert "StepTimeoutError" in html
     assert html.count('class="plotly-graph-div"') == summary.figures
     for section in ("traffic", "latency", "cost", "quality", "router", "optimise", "lambda", "steps", "failures"):
         assert f'<section id="{section}">' in html
@@ -32,7 +35,8 @@ def test_page_is_self_contained(traced_folder: Path, tmp_path: Path) -> None:
     build_report(traced_folder, out)
     html = out.read_text(encoding="utf-8")
     assert not re.search(r"""<(script|link|img|iframe)[^>]+(src|href)\s*=\s*["']?(https?:)?//""", html, re.I)
-    assert "@import" not in html and "Plotly.newPlot" in html
+    assert "@import" not in html
+    assert "Plotly.newPlot" in html
 
 
 def test_questions_and_messages_are_escaped(tmp_path: Path) -> None:
@@ -43,7 +47,8 @@ def test_questions_and_messages_are_escaped(tmp_path: Path) -> None:
         record = run_record(7, "rag_qa", ok=False)
         tracer.write(record.model_copy(update={"error_message": "<script>alert(1)</script>"}))
     html = build_report(tmp_path / "t", tmp_path / "r.html").output.read_text(encoding="utf-8")
-    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
 def test_cheaper_workflow_found_for_factoids_not_explanations(synthetic_folder: Path) -> None:
@@ -58,8 +63,10 @@ def test_cheaper_workflow_found_for_factoids_not_explanations(synthetic_folder: 
 def test_lambda_curve_trades_quality_for_cost(synthetic_folder: Path) -> None:
     runs = load_runs(synthetic_folder)
     curve = lambda_curve(runs, current=0.3)
-    assert curve.lambdas[0] == 0.0 and 0.3 in curve.lambdas
-    assert curve.quality[0] >= curve.quality[-1] and curve.cost_units[0] > curve.cost_units[-1]
+    assert curve.lambdas[0] == 0.0
+    assert 0.3 in curve.lambdas
+    assert curve.quality[0] >= curve.quality[-1]
+    assert curve.cost_units[0] > curve.cost_units[-1]
     assert all(b <= a + 1e-9 for a, b in zip(curve.cost_units, curve.cost_units[1:], strict=False))
     for i in range(len(curve.lambdas)):
         assert sum(share[i] for share in curve.shares.values()) == pytest.approx(1.0)
@@ -76,7 +83,8 @@ def test_cli_writes_the_report(synthetic_folder: Path, tmp_path: Path, capsys: p
 def test_cli_says_clearly_when_there_are_no_traces(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["report", str(tmp_path), "-o", str(tmp_path / "r.html")]) == 2
     err = capsys.readouterr().err
-    assert "No Parquet traces under" in err and "Run some requests" in err
+    assert "No Parquet traces under" in err
+    assert "Run some requests" in err
     assert not (tmp_path / "r.html").exists()
     with pytest.raises(NoTracesError, match="does not exist"):
         build_report(tmp_path / "missing", tmp_path / "r.html")

@@ -75,5 +75,6 @@ def test_report_loads_without_errors_and_every_plot_renders(synthetic_folder: Pa
     assert title == "mm-orch trace report"
     assert len(drawn) == summary.figures >= 10
     for fig in drawn:
-        assert fig["data"] > 0 and fig["traces"] > 0, fig
+        assert fig["data"] > 0, fig
+        assert fig["traces"] > 0, fig
         assert 300 < fig["width"] <= 1400, fig  # laid out inside the page, not at plotly's default size

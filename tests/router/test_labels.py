@@ -26,7 +26,9 @@ def _trace(**kw: Any) -> WorkflowTrace:
 )
 def test_outcomes_that_make_a_label(kw: dict[str, Any], weight: float) -> None:
     ex = label_from_trace(_trace(**kw))
-    assert ex is not None and ex.workflow == "lesson_pack" and ex.weight == weight
+    assert ex is not None
+    assert ex.workflow == "lesson_pack"
+    assert ex.weight == weight
 
 
 @pytest.mark.parametrize(

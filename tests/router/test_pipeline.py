@@ -60,7 +60,8 @@ def test_learns_outcomes_not_imitation(ray_cluster: Any, tmp_path: Path) -> None
         TrainSettings(traces=str(tmp_path / "traces"), output=str(tmp_path / "m"), use_bootstrap=False,
                       progress=False)
     )  # fmt: skip
-    assert report.published and report.rows_read == len(traces)
+    assert report.published
+    assert report.rows_read == len(traces)
     assert report.rows_labelled < len(traces)  # the disliked runs are not labels
     model, manifest = load_published(tmp_path / "m")
     assert manifest.version == report.version == current_version(tmp_path / "m")
@@ -89,10 +90,12 @@ def test_publishes_only_if_at_least_as_good(ray_cluster: Any, parquet_traces: Pa
     second = run_training(
         TrainSettings(traces=str(bad_dir), output=str(tmp_path), use_bootstrap=False, progress=False)
     )
-    assert not second.published and second.current_version == first.version
+    assert not second.published
+    assert second.current_version == first.version
     assert current_version(tmp_path) == first.version
     assert "curated split regressed" in second.reason
-    assert second.new_curated is not None and second.current_curated is not None
+    assert second.new_curated is not None
+    assert second.current_curated is not None
     assert second.new_curated.macro_f1 < second.current_curated.macro_f1
 
 
@@ -114,7 +117,9 @@ def test_cli_reads_jsonl_and_tracer_parquet(
     out = tmp_path / "models"
     code = main(["--traces", str(tmp_path / "traces"), "--output", str(out), "--no-progress"])
     report = json.loads(capsys.readouterr().out)
-    assert code == 0 and report["published"] and report["rows_read"] == 300
+    assert code == 0
+    assert report["published"]
+    assert report["rows_read"] == 300
     assert report["rows_labelled"] == 300
     code = main(["--traces", str(jsonl), "--output", str(out), "--no-progress", "--no-bootstrap"])
     assert code in (0, NOT_PUBLISHED_EXIT)

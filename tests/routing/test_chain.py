@@ -26,7 +26,9 @@ def test_guide_config_block_builds_v3_chain(published_router: tuple[Path, Router
     chain = build_router(cfg)
     assert [r.version for r in chain.routers] == ["v3", "v2", "v1"]
     d = chain.route("Quiz me on the periodic table")
-    assert d.router_version == "v3" and d.workflow == "lesson_pack" and d.fallbacks == []
+    assert d.router_version == "v3"
+    assert d.workflow == "lesson_pack"
+    assert d.fallbacks == []
 
 
 def test_config_rejects_unknown_keys_and_accepts_lambda_alias() -> None:
@@ -56,7 +58,8 @@ def test_corrupt_model_falls_back_to_v1_and_says_why(
 
 def test_missing_model_without_bootstrap_falls_back(tmp_path: Path) -> None:
     d = build_router({"version": "v2", "model_path": str(tmp_path), "bootstrap": False}).route("hi there")
-    assert d.router_version == "v1" and d.fallbacks == ["v2"]
+    assert d.router_version == "v1"
+    assert d.fallbacks == ["v2"]
 
 
 class _Broken:
@@ -68,7 +71,9 @@ class _Broken:
 
 def test_run_time_failure_falls_back_and_all_failing_raises() -> None:
     d = RouterChain([_Broken(), RouterV1()]).route("hello")
-    assert d.router_version == "v1" and d.fallbacks == ["vX"] and "boom at run time" in d.reason
+    assert d.router_version == "v1"
+    assert d.fallbacks == ["vX"]
+    assert "boom at run time" in d.reason
     with pytest.raises(RoutingError, match=r"every router in the chain failed.*boom at run time"):
         RouterChain([_Broken()]).route("hello")
     with pytest.raises(ConfigError, match="at least one router"):

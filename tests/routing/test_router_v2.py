@@ -40,12 +40,17 @@ def test_no_model_and_no_bootstrap_raises(tmp_path: Path) -> None:
 def test_abstains_to_v1_or_default(published_router: tuple[Path, RouterModel, ModelManifest]) -> None:
     root, _, _ = published_router
     to_v1 = RouterV2(root, abstain_threshold=1.0, abstain_to=RouterV1()).route("Write a poem about rain")
-    assert to_v1.abstained and to_v1.router_version == "v1" and to_v1.fallbacks == ["v2"]
-    assert "v2 unsure" in to_v1.reason and to_v1.workflow == "chat_generate"
+    assert to_v1.abstained
+    assert to_v1.router_version == "v1"
+    assert to_v1.fallbacks == ["v2"]
+    assert "v2 unsure" in to_v1.reason
+    assert to_v1.workflow == "chat_generate"
     to_default = RouterV2(root, abstain_threshold=1.0, default_workflow="search_qa").route("zebra")
-    assert to_default.workflow == "search_qa" and to_default.router_version == "default"
+    assert to_default.workflow == "search_qa"
+    assert to_default.router_version == "default"
     sure = RouterV2(root, abstain_threshold=0.0).route("Write a poem about rain")
-    assert not sure.abstained and sure.router_version == "v2"
+    assert not sure.abstained
+    assert sure.router_version == "v2"
 
 
 def test_context_features_change_the_route(published_router: tuple[Path, RouterModel, ModelManifest]) -> None:
@@ -59,7 +64,8 @@ def test_context_features_change_the_route(published_router: tuple[Path, RouterM
         with_docs = r.probabilities(UserRequest(query=q, documents=["minutes.pdf"]))["rag_qa"]
         with_collection = r.probabilities(UserRequest(query=q, context={"has_collection": True}))["rag_qa"]
         without = r.probabilities(UserRequest(query=q))["rag_qa"]
-        assert with_docs > without + lift and with_collection > without + lift, (q, with_docs, without)
+        assert with_docs > without + lift, (q, with_docs, without)
+        assert with_collection > without + lift, (q, with_docs, without)
     assert r.route(UserRequest(query="What budget was approved?", documents=["minutes.pdf"])).workflow == "rag_qa"
 
 

@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _bench() -> ModuleType:
     spec = importlib.util.spec_from_file_location("bench_gpu_check", ROOT / "benchmarks" / "bench_gpu_check.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while the class body runs
     spec.loader.exec_module(module)
@@ -37,7 +38,9 @@ def test_script_is_valid_bash() -> None:
 def test_gpu_check_models_need_no_model_hub_and_ask_for_cuda() -> None:
     config = load_models_config(ROOT / "config" / "models.gpu-check.yaml")
     generator = config.get(config.defaults.generator)
-    assert generator is not None and generator.backend == "vllm" and generator.device == "cuda"
+    assert generator is not None
+    assert generator.backend == "vllm"
+    assert generator.device == "cuda"
     assert all(m.source.kind != "hub" for m in config.models)
 
 
@@ -81,4 +84,6 @@ def test_levels_count_errors_without_stopping() -> None:
         return 0.01, 0.02, 5
 
     (level,) = asyncio.run(bench.run_levels(one, [2], rounds=4))
-    assert level.requests == 8 and level.errors == 2 and level.output_tokens == 30
+    assert level.requests == 8
+    assert level.errors == 2
+    assert level.output_tokens == 30

@@ -19,7 +19,8 @@ CLUSTER = ROOT / "cluster"
 
 def _script() -> ModuleType:
     spec = importlib.util.spec_from_file_location("submit_retrain", CLUSTER / "submit_retrain.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -31,7 +32,8 @@ def test_rayservice_serves_the_production_application() -> None:
     embedded = ServeDeploySchema.model_validate(yaml.safe_load(manifest["spec"]["serveConfigV2"]))
     (prod,) = load_serve_config(ROOT / "config" / "serve.yaml").applications
     (app,) = embedded.applications
-    assert app.import_path == prod.import_path and parse_args(app.args) == parse_args(prod.args)
+    assert app.import_path == prod.import_path
+    assert parse_args(app.args) == parse_args(prod.args)
     mine = {d.name: d for d in app.deployments}
     theirs = {d.name: d for d in prod.deployments}
     assert mine.keys() == theirs.keys()

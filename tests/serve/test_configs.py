@@ -35,13 +35,15 @@ def test_config_validates_with_serves_schema_and_our_args(name: str) -> None:
     config = load_serve_config(ROOT / "config" / name)
     assert isinstance(config, ServeDeploySchema)
     (app,) = config.applications
-    assert app.import_path == "serve.app:build_app" and app.route_prefix == "/"
+    assert app.import_path == "serve.app:build_app"
+    assert app.route_prefix == "/"
     args = parse_args(app.args)
     assert isinstance(args, ServeAppArgs)
     declared = {d.name for d in app.deployments}
     assert declared == _deployment_names(build_app(app.args)) == {"Ingress", "Router", "LLM", "Embedder"}
     router = next(d for d in app.deployments if d.name == "Router")
-    assert isinstance(router.user_config, dict) and router.user_config["router"]["version"] == "v3"
+    assert isinstance(router.user_config, dict)
+    assert router.user_config["router"]["version"] == "v3"
 
 
 def test_production_config_asks_for_gpus_and_autoscales() -> None:
@@ -51,7 +53,8 @@ def test_production_config_asks_for_gpus_and_autoscales() -> None:
     assert parse_args(app.args).models_config == "config/models.gpu.yaml"
     for name in ("Ingress", "Router", "LLM", "Embedder"):
         scaling = by_name[name].autoscaling_config
-        assert scaling is not None and scaling["max_replicas"] > scaling["min_replicas"] >= 1, name
+        assert scaling is not None, name
+        assert scaling["max_replicas"] > scaling["min_replicas"] >= 1, name
 
 
 def test_local_config_runs_on_cpus_only() -> None:
@@ -96,5 +99,7 @@ def test_feedback_goes_beside_the_traces_unless_configured(tmp_path: Path) -> No
 def test_every_deployment_has_its_health_check_wired(name: str) -> None:
     (app,) = load_serve_config(ROOT / "config" / name).applications
     for dep in app.deployments:
-        assert dep.health_check_period_s is not None and dep.health_check_period_s <= 30, (name, dep.name)
-        assert dep.health_check_timeout_s is not None and dep.health_check_timeout_s >= 30, (name, dep.name)
+        assert dep.health_check_period_s is not None, (name, dep.name)
+        assert dep.health_check_period_s <= 30, (name, dep.name)
+        assert dep.health_check_timeout_s is not None, (name, dep.name)
+        assert dep.health_check_timeout_s >= 30, (name, dep.name)

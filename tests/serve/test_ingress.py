@@ -77,19 +77,23 @@ def test_answer_returns_the_backend_result() -> None:
     r = client(backend).post("/v1/answer", json={"query": "What is the capital of France?", "request_id": "abc"})
     assert r.status_code == 200
     body = WorkflowResult.model_validate(r.json())
-    assert body.answer == "Paris is the capital of France." and body.request_id == "abc"
+    assert body.answer == "Paris is the capital of France."
+    assert body.request_id == "abc"
     assert backend.asked[0].query == "What is the capital of France?"
 
 
 def test_route_workflows_stats_and_health() -> None:
     c = client()
     decision = c.post("/v1/route", json={"query": "What is the capital of France?"}).json()
-    assert decision["workflow"] == "search_qa" and decision["router_version"] == "v1"
+    assert decision["workflow"] == "search_qa"
+    assert decision["router_version"] == "v1"
     assert [w["name"] for w in c.get("/v1/workflows").json()["workflows"]] == WORKFLOWS
     c.post("/v1/answer", json={"query": "France?"})
     stats = c.get("/v1/stats").json()
-    assert stats["orchestrator"] == {"requests": 1} and stats["router"] == {"router_version": "v1"}
-    assert stats["ingress"]["requests"] >= 3 and stats["ingress"]["auth_enabled"] is False
+    assert stats["orchestrator"] == {"requests": 1}
+    assert stats["router"] == {"router_version": "v1"}
+    assert stats["ingress"]["requests"] >= 3
+    assert stats["ingress"]["auth_enabled"] is False
     health = c.get("/healthz").json()
     assert health == {
         "status": "ok",
@@ -102,14 +106,19 @@ def test_route_workflows_stats_and_health() -> None:
 def test_auth_requires_a_valid_bearer_key() -> None:
     c = client(api_keys=["k-1", "k-2"])
     missing = c.post("/v1/answer", json={"query": "France?"})
-    assert missing.status_code == 401 and missing.headers["www-authenticate"] == "Bearer"
-    assert missing.json()["error"] == "unauthorized" and "Authorization: Bearer" in missing.json()["message"]
+    assert missing.status_code == 401
+    assert missing.headers["www-authenticate"] == "Bearer"
+    assert missing.json()["error"] == "unauthorized"
+    assert "Authorization: Bearer" in missing.json()["message"]
     wrong = c.post("/v1/answer", json={"query": "France?"}, headers={"Authorization": "Bearer k-3"})
-    assert wrong.status_code == 401 and "not valid" in wrong.json()["message"]
+    assert wrong.status_code == 401
+    assert "not valid" in wrong.json()["message"]
     basic = c.get("/v1/workflows", headers={"Authorization": "Basic k-1"})
-    assert basic.status_code == 401 and "'Basic' is not supported" in basic.json()["message"]
+    assert basic.status_code == 401
+    assert "'Basic' is not supported" in basic.json()["message"]
     ok = c.post("/v1/answer", json={"query": "France?"}, headers={"Authorization": "Bearer k-2"})
-    assert ok.status_code == 200 and ok.json()["answer"].startswith("Paris")
+    assert ok.status_code == 200
+    assert ok.json()["answer"].startswith("Paris")
     assert c.get("/healthz").json()["auth_enabled"] is True  # health stays open for probes
 
 
@@ -142,7 +151,8 @@ def test_query_and_body_size_limits() -> None:
     }
     big = c.post("/v1/answer", json={"query": "x", "context": {"blob": "y" * 2000}})
     assert big.status_code == 413
-    assert big.json()["error"] == "payload_too_large" and "limit is 1024 bytes" in big.json()["message"]
+    assert big.json()["error"] == "payload_too_large"
+    assert "limit is 1024 bytes" in big.json()["message"]
 
     def chunks() -> Any:
         yield b'{"query": "x", "context": {"blob": "'
@@ -160,8 +170,10 @@ def test_unknown_workflow_is_404_listing_the_registered_ones() -> None:
         r = c.post(path, json={"query": "France?", "workflow": "nope"})
         assert r.status_code == 404, path
         body = r.json()
-        assert body["error"] == "workflow_not_found" and body["options"] == WORKFLOWS
-        assert "'nope'" in body["message"] and "rag_qa, search_qa" in body["message"]
+        assert body["error"] == "workflow_not_found"
+        assert body["options"] == WORKFLOWS
+        assert "'nope'" in body["message"]
+        assert "rag_qa, search_qa" in body["message"]
     forced = c.post("/v1/route", json={"query": "France?", "workflow": "rag_qa"})
     assert forced.status_code == 200  # the fake backend's own decision; the real one says 'forced'
 
@@ -170,17 +182,18 @@ def test_backend_failure_is_500_and_timeout_is_504() -> None:
     failing = client(FakeBackend(fail=ExecutionError("step 'answer' exploded")))
     r = failing.post("/v1/answer", json={"query": "France?"})
     assert r.status_code == 500
-    assert (
-        r.json()["error"] == "workflow_failed" and "ExecutionError: step 'answer' exploded" in r.json()["message"]
-    )
+    assert r.json()["error"] == "workflow_failed"
+    assert "ExecutionError: step 'answer' exploded" in r.json()["message"]
     slow = client(FakeBackend(delay_s=2.0), limits=LimitsConfig(request_timeout_s=0.2))
     t = slow.post("/v1/answer", json={"query": "France?"})
-    assert t.status_code == 504 and "0.2 s" in t.json()["message"]
+    assert t.status_code == 504
+    assert "0.2 s" in t.json()["message"]
 
 
 def test_unknown_path_is_a_json_404() -> None:
     r = client().get("/v2/nothing")
-    assert r.status_code == 404 and r.json()["error"] == "not_found"
+    assert r.status_code == 404
+    assert r.json()["error"] == "not_found"
 
 
 def test_openapi_documents_the_error_models() -> None:

@@ -102,22 +102,29 @@ def test_non_streaming_completion_maps_the_conversation_and_carries_the_extensio
     backend = ScriptedBackend()
     client, _ = sdk(backend)
     done = client.chat.completions.create(model="mm-orch", messages=FRANCE, max_tokens=20)  # type: ignore[arg-type]
-    assert done.object == "chat.completion" and done.model == "mm-orch"
+    assert done.object == "chat.completion"
+    assert done.model == "mm-orch"
     assert done.choices[0].message.content == "Paris is the capital of France."
     assert done.choices[0].finish_reason == "stop"
-    assert done.usage is not None and (done.usage.prompt_tokens, done.usage.completion_tokens) == (12, 6)
+    assert done.usage is not None
+    assert (done.usage.prompt_tokens, done.usage.completion_tokens) == (12, 6)
     assert done.usage.total_tokens == 18
     ext = (done.model_extra or {})["mm_orch"]
-    assert ext["workflow"] == "search_qa" and ext["router_version"] == "v3" and ext["router_confidence"] == 0.75
-    assert ext["trace_id"] == "trace-123" and ext["citations"][0]["title"] == "France"
+    assert ext["workflow"] == "search_qa"
+    assert ext["router_version"] == "v3"
+    assert ext["router_confidence"] == 0.75
+    assert ext["trace_id"] == "trace-123"
+    assert ext["citations"][0]["title"] == "France"
     asked = backend.asked[0]
-    assert asked.query == "What is the capital of France?" and asked.workflow is None
+    assert asked.query == "What is the capital of France?"
+    assert asked.workflow is None
     assert [(t.role, t.content) for t in asked.history] == [
         ("system", "Be brief."),
         ("user", "Hi"),
         ("assistant", "Hello!"),
     ]
-    assert done.id == f"chatcmpl-{asked.request_id}" and ext["request_id"] == asked.request_id
+    assert done.id == f"chatcmpl-{asked.request_id}"
+    assert ext["request_id"] == asked.request_id
     client.chat.completions.create(model="chat_generate", messages=[{"role": "user", "content": "Hey"}])
     assert backend.asked[1].workflow == "chat_generate"
 
@@ -129,12 +136,15 @@ def test_streaming_sends_chunks_then_usage_then_done() -> None:
     )  # type: ignore[call-overload]
     chunks = list(stream)
     texts = [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content]
-    assert "".join(texts) == "Paris is the capital of France." and len(texts) == 6  # one chunk per word
+    assert "".join(texts) == "Paris is the capital of France."
+    assert len(texts) == 6
     assert chunks[0].choices[0].delta.role == "assistant"
     last_choice = [c for c in chunks if c.choices and c.choices[0].finish_reason][-1]
     assert last_choice.choices[0].finish_reason == "stop"
     assert (last_choice.model_extra or {})["mm_orch"]["workflow"] == "search_qa"
-    assert chunks[-1].choices == [] and chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 6
+    assert chunks[-1].choices == []
+    assert chunks[-1].usage is not None
+    assert chunks[-1].usage.completion_tokens == 6
     raw = http.post(
         "/v1/chat/completions",
         json={"model": "mm-orch", "messages": FRANCE, "stream": True},
@@ -153,10 +163,12 @@ def test_typed_errors_for_bad_key_unknown_model_and_bad_requests() -> None:
     )
     with pytest.raises(openai.AuthenticationError, match="not valid") as auth:
         bad_key.chat.completions.create(model="mm-orch", messages=FRANCE)  # type: ignore[arg-type]
-    assert auth.value.code == "invalid_api_key" and auth.value.type == "authentication_error"
+    assert auth.value.code == "invalid_api_key"
+    assert auth.value.type == "authentication_error"
     with pytest.raises(openai.NotFoundError, match="'gpt-4o' does not exist") as missing:
         client.chat.completions.create(model="gpt-4o", messages=FRANCE)  # type: ignore[arg-type]
-    assert missing.value.code == "model_not_found" and missing.value.param == "model"
+    assert missing.value.code == "model_not_found"
+    assert missing.value.param == "model"
     with pytest.raises(openai.BadRequestError, match="messages") as empty:
         client.chat.completions.create(model="mm-orch", messages=[])
     assert empty.value.param == "messages"
@@ -170,14 +182,16 @@ def test_server_side_failures_are_503_and_500_with_the_trace_id() -> None:
     unavailable, _ = sdk(ScriptedBackend(fail=ModelUnavailableError("LLM replica is gone")))
     with pytest.raises(openai.InternalServerError, match="cannot serve right now") as down:
         unavailable.chat.completions.create(model="mm-orch", messages=FRANCE)  # type: ignore[arg-type]
-    assert down.value.status_code == 503 and down.value.response.headers["retry-after"] == "5"
+    assert down.value.status_code == 503
+    assert down.value.response.headers["retry-after"] == "5"
     failed = ExecutionError("step 'chat' exploded", workflow="chat_generate", node="start")
     failed.trace_id = "trace-boom"
     broken, http = sdk(ScriptedBackend(fail=failed))
     with pytest.raises(openai.InternalServerError, match="trace id trace-boom"):
         broken.chat.completions.create(model="mm-orch", messages=FRANCE)  # type: ignore[arg-type]
     answer = http.post("/v1/answer", json={"query": "France?"}, headers={"Authorization": f"Bearer {KEY}"})
-    assert answer.status_code == 500 and "trace id trace-boom" in answer.json()["message"]
+    assert answer.status_code == 500
+    assert "trace id trace-boom" in answer.json()["message"]
 
 
 def test_rate_limit_is_429_with_retry_after() -> None:
@@ -196,7 +210,8 @@ def test_body_too_large_on_an_openai_route_has_the_openai_shape() -> None:
         json={"model": "mm-orch", "messages": [{"role": "user", "content": "x" * 1000}]},
         headers={"Authorization": f"Bearer {KEY}"},
     )
-    assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
+    assert r.status_code == 413
+    assert r.json()["error"]["code"] == "payload_too_large"
 
 
 def test_request_id_header_is_used_and_echoed() -> None:
@@ -208,7 +223,8 @@ def test_request_id_header_is_used_and_echoed() -> None:
         json={"query": "France?", "request_id": "body-id"},
         headers={**auth, "X-Request-Id": "req-42"},
     )
-    assert r.headers["x-request-id"] == "req-42" and r.json()["request_id"] == "req-42"
+    assert r.headers["x-request-id"] == "req-42"
+    assert r.json()["request_id"] == "req-42"
     assert backend.asked[-1].request_id == "req-42"  # the header wins and becomes the trace's request id
     body_only = http.post("/v1/answer", json={"query": "France?", "request_id": "body-id"}, headers=auth)
     assert body_only.headers["x-request-id"] == "body-id"
@@ -219,9 +235,11 @@ def test_request_id_header_is_used_and_echoed() -> None:
         messages=FRANCE,
         extra_headers={"X-Request-Id": "chat-7"},  # type: ignore[arg-type]
     )
-    assert done.id == "chatcmpl-chat-7" and backend.asked[-1].request_id == "chat-7"
+    assert done.id == "chatcmpl-chat-7"
+    assert backend.asked[-1].request_id == "chat-7"
     bad = http.get("/v1/models", headers={**auth, "X-Request-Id": "no spaces allowed"})
-    assert bad.status_code == 400 and bad.json()["error"]["param"] == "X-Request-Id"
+    assert bad.status_code == 400
+    assert bad.json()["error"]["param"] == "X-Request-Id"
 
 
 def test_answer_event_stream_ends_with_the_final_result() -> None:
@@ -231,13 +249,15 @@ def test_answer_event_stream_ends_with_the_final_result() -> None:
         json={"query": "What is the capital of France?"},
         headers={"Authorization": f"Bearer {KEY}"},
     )
-    assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/event-stream")
     events = []
     for block in r.text.strip().split("\n\n"):
         head, data = block.split("\n", 1)
         events.append((head.removeprefix("event: "), json.loads(data.removeprefix("data: "))))
     kinds = [k for k, _ in events]
-    assert kinds[-1] == "final" and kinds.count("token") == 6
+    assert kinds[-1] == "final"
+    assert kinds.count("token") == 6
     assert "".join(e["text"] for k, e in events if k == "token") == events[-1][1]["result"]["answer"]
     assert all(e["type"] == k for k, e in events)
 
@@ -249,14 +269,17 @@ def test_feedback_is_stored_durably_and_validated(tmp_path: Path) -> None:
     r = http.post(
         "/v1/feedback", json={"trace_id": "trace-123", "rating": -1, "workflow": "chat_generate"}, headers=auth
     )
-    assert r.status_code == 201 and r.json()["source"] == "http"
+    assert r.status_code == 201
+    assert r.json()["source"] == "http"
     (record,) = read_feedback(tmp_path / "feedback")
     assert (record.trace_id, record.rating, record.workflow) == ("trace-123", -1.0, "chat_generate")
     assert record.feedback_id == r.json()["feedback_id"]
     unknown = http.post("/v1/feedback", json={"trace_id": "t", "rating": 1, "workflow": "nope"}, headers=auth)
-    assert unknown.status_code == 422 and unknown.json()["fields"][0]["field"] == "body.workflow"
+    assert unknown.status_code == 422
+    assert unknown.json()["fields"][0]["field"] == "body.workflow"
     out_of_range = http.post("/v1/feedback", json={"trace_id": "t", "rating": 3}, headers=auth)
-    assert out_of_range.status_code == 422 and out_of_range.json()["fields"][0]["field"] == "body.rating"
+    assert out_of_range.status_code == 422
+    assert out_of_range.json()["fields"][0]["field"] == "body.rating"
     _, without_store = sdk()
     assert without_store.post("/v1/feedback", json={"trace_id": "t", "rating": 1}, headers=auth).status_code == 503
 
@@ -272,11 +295,9 @@ def test_readyz_is_503_until_every_deployment_is_ok_and_healthz_stays_up() -> No
         ScriptedBackend(ready={"ingress": "ok", "llm": "no answer within 5.0 s (starting, or overloaded)"})
     )
     r = starting.get("/readyz", headers={"Authorization": f"Bearer {KEY}"})
-    assert (
-        r.status_code == 503
-        and r.json()["status"] == "not_ready"
-        and "no answer" in r.json()["deployments"]["llm"]
-    )
+    assert r.status_code == 503
+    assert r.json()["status"] == "not_ready"
+    assert "no answer" in r.json()["deployments"]["llm"]
     assert starting.get("/healthz").status_code == 200
 
 

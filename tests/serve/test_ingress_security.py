@@ -18,7 +18,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from mm_orch.exceptions import ModelUnavailableError
+from mm_orch.exceptions import ConfigError, ModelUnavailableError
 from mm_orch.schemas import UserRequest
 from serve import LimitsConfig, create_app
 from serve.auth import ApiKeyAuth
@@ -57,8 +57,10 @@ def _client(backend: FakeBackend | None = None, **kwargs: Any) -> TestClient:
 def test_backend_failures_on_route_and_stats_are_json(error: Exception, status: int, code: str) -> None:
     c = _client(FailingBackend(error))
     for r in (c.post("/v1/route", json={"query": "What is DNA?"}), c.get("/v1/stats")):
-        assert r.status_code == status and r.headers["content-type"] == "application/json"
-        assert r.json()["error"] == code and type(error).__name__ in r.json()["message"]
+        assert r.status_code == status
+        assert r.headers["content-type"] == "application/json"
+        assert r.json()["error"] == code
+        assert type(error).__name__ in r.json()["message"]
         assert r.headers["x-request-id"]
     if status == 503:
         assert r.headers["retry-after"] == "5"
@@ -69,10 +71,12 @@ def test_invalid_utf8_is_a_declared_400_saying_what_to_fix(body: bytes) -> None:
     c = _client()
     for path in ("/v1/answer", "/v1/route", "/v1/feedback"):
         r = c.post(path, content=body, headers={"content-type": "application/json"})
-        assert r.status_code == 400 and r.json()["error"] == "invalid_body"
+        assert r.status_code == 400
+        assert r.json()["error"] == "invalid_body"
         assert "send UTF-8 encoded JSON" in r.json()["message"]
     chat = c.post("/v1/chat/completions", content=body, headers={"content-type": "application/json"})
-    assert chat.status_code == 400 and "UTF-8" in chat.json()["error"]["message"]  # OpenAI's error shape there
+    assert chat.status_code == 400
+    assert "UTF-8" in chat.json()["error"]["message"]
     spec = c.get("/openapi.json").json()
     for path, item in spec["paths"].items():
         for method, operation in item.items():
@@ -85,7 +89,8 @@ def test_deeply_nested_json_is_a_clean_400() -> None:
     r = _client(limits=LimitsConfig(max_body_bytes=64 * 1024)).post(
         "/v1/answer", content=deep, headers={"content-type": "application/json"}
     )
-    assert r.status_code in (400, 422) and r.headers["content-type"] == "application/json"
+    assert r.status_code in (400, 422)
+    assert r.headers["content-type"] == "application/json"
     assert r.json()["error"] in ("invalid_body", "validation_error")
 
 
@@ -94,7 +99,8 @@ def test_405_names_the_allowed_methods_in_allow() -> None:
     for method, path, allowed in [("GET", "/v1/answer", "POST"), ("DELETE", "/v1/workflows", "GET"),
                                   ("PUT", "/v1/chat/completions", "POST")]:  # fmt: skip
         r = c.request(method, path)
-        assert r.status_code == 405 and r.headers["allow"] == allowed
+        assert r.status_code == 405
+        assert r.headers["allow"] == allowed
         body = r.json()
         message = body["message"] if "message" in body else body["error"]["message"]
         assert f"use {allowed}" in message
@@ -129,7 +135,8 @@ def test_every_route_but_liveness_needs_the_key_docs_included() -> None:
     spec = c.get("/openapi.json", headers=AUTH).json()
     assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     opened = _client(api_keys=[KEY], open_paths=["/healthz", "/readyz"])
-    assert opened.get("/readyz").status_code == 200 and opened.get("/v1/stats").status_code == 401
+    assert opened.get("/readyz").status_code == 200
+    assert opened.get("/v1/stats").status_code == 401
     assert _client().get("/docs").status_code == 200  # auth off: local use, everything open
 
 
@@ -138,23 +145,24 @@ def test_key_file_rotates_keys_without_a_restart(tmp_path: Path) -> None:
     keys.write_text(f"# ingress keys\n{KEY}\n")
     now = [0.0]
     auth = ApiKeyAuth([], key_file=keys, reload_interval_s=1.0, clock=lambda: now[0])
-    assert auth.enabled and auth.check(f"Bearer {KEY}") is None and auth.check(f"Bearer {OTHER}") is not None
+    assert auth.enabled
+    assert auth.check(f"Bearer {KEY}") is None
+    assert auth.check(f"Bearer {OTHER}") is not None
     keys.write_text(f"{OTHER}\n")
     os.utime(keys, ns=(1, 1))  # a new stamp even within the file system's time resolution
     assert auth.check(f"Bearer {KEY}") is None  # not re-read within reload_interval_s
     now[0] = 1.5
-    assert auth.check(f"Bearer {OTHER}") is None and auth.check(f"Bearer {KEY}") is not None
+    assert auth.check(f"Bearer {OTHER}") is None
+    assert auth.check(f"Bearer {KEY}") is not None
     keys.write_text("")  # emptied: fail closed, every key refused, auth stays on
     os.utime(keys, ns=(2, 2))
     now[0] = 3.0
-    assert (
-        auth.enabled
-        and auth.check(f"Bearer {OTHER}") == "the API key is not valid; check the key or ask for a new one"
-    )
+    assert auth.enabled
+    assert auth.check(f"Bearer {OTHER}") == "the API key is not valid; check the key or ask for a new one"
     keys.unlink()  # gone: the keys read before stay
     now[0] = 5.0
     assert auth.check(f"Bearer {OTHER}") is not None
-    with pytest.raises(Exception, match="does not exist; create it"):
+    with pytest.raises(ConfigError, match="does not exist; create it"):
         ApiKeyAuth([], key_file=tmp_path / "missing")
 
 
@@ -178,7 +186,8 @@ def test_rate_limit_is_per_key_with_retry_after_before_the_body() -> None:
     codes = [c.post("/v1/route", json={"query": "q"}, headers=AUTH).status_code for _ in range(3)]
     assert codes == [200, 200, 429]
     limited = c.post("/v1/route", content=b'{"query": ', headers={**AUTH, "content-type": "application/json"})
-    assert limited.status_code == 429 and limited.json()["error"] == "rate_limit_exceeded"
+    assert limited.status_code == 429
+    assert limited.json()["error"] == "rate_limit_exceeded"
     assert int(limited.headers["retry-after"]) >= 1
     assert (
         c.post("/v1/route", json={"query": "q"}, headers={"Authorization": f"Bearer {OTHER}"}).status_code == 200
@@ -203,7 +212,9 @@ def test_concurrency_limit_per_key_is_429_with_retry_after() -> None:
         return [r.status_code for r in replies[:4]], replies[4].status_code, over.headers["retry-after"]
 
     mine, theirs, retry_after = asyncio.run(burst())
-    assert sorted(mine) == [200, 200, 429, 429] and theirs == 200 and retry_after == "1"
+    assert sorted(mine) == [200, 200, 429, 429]
+    assert theirs == 200
+    assert retry_after == "1"
 
 
 def test_session_ids_are_scoped_per_key() -> None:
@@ -215,8 +226,12 @@ def test_session_ids_are_scoped_per_key() -> None:
     c.post("/v1/chat/completions", json={"model": "mm-orch", "messages": [{"role": "user", "content": "Hi"}],
                                         "mm_orch": {"session_id": "s1"}}, headers=AUTH)  # fmt: skip
     mine, theirs, chat = (str(r.session_id) for r in backend.asked)
-    assert mine != theirs and mine == chat and mine.endswith("/s1") and theirs.endswith("/s1")
-    assert KEY not in mine and OTHER not in theirs
+    assert mine != theirs
+    assert mine == chat
+    assert mine.endswith("/s1")
+    assert theirs.endswith("/s1")
+    assert KEY not in mine
+    assert OTHER not in theirs
     open_backend = FakeBackend()
     _client(open_backend).post("/v1/answer", json=body)
     assert open_backend.asked[0].session_id == "s1"  # auth off: nothing to scope by
@@ -232,4 +247,5 @@ def test_keys_never_appear_in_error_bodies_or_logs(caplog: pytest.LogCaptureFixt
             bodies.append(c.request(method, path, headers=headers, json={"query": "q"}).text)
     text = "\n".join(bodies) + "\n" + caplog.text
     assert "boom" in text  # the failures were logged and reported...
-    assert wrong not in text and KEY not in text  # ...without any key
+    assert wrong not in text
+    assert KEY not in text

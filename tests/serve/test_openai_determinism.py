@@ -98,7 +98,8 @@ def bare_engine_answers(conversations: list[list[dict[str, str]]], max_tokens: i
         check=False,
     )
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith("BARE-ENGINE-ANSWERS ")), None)
-    assert done.returncode == 0 and line is not None, f"bare engine failed:\n{done.stderr[-3000:]}"
+    assert done.returncode == 0, f"bare engine failed:\n{done.stderr[-3000:]}"
+    assert line is not None, f"bare engine failed:\n{done.stderr[-3000:]}"
     return list(json.loads(line.split(" ", 1)[1]))
 
 

@@ -28,16 +28,20 @@ def _running(served_app: Any) -> int:
 
 def test_completion_models_and_feedback_round_trip(client: openai.OpenAI, served_app: Any) -> None:
     ids = [m.id for m in client.models.list()]
-    assert ids[0] == "mm-orch" and {"search_qa", "chat_generate", "rag_qa"} <= set(ids)
+    assert ids[0] == "mm-orch"
+    assert {"search_qa", "chat_generate", "rag_qa"} <= set(ids)
     done = client.chat.completions.create(
         model="search_qa_fast",
         messages=[{"role": "user", "content": "What is the capital of France?"}],
         extra_headers={"X-Request-Id": "it-france-1"},
     )
     assert "Paris" in (done.choices[0].message.content or "")
-    assert done.id == "chatcmpl-it-france-1" and done.usage is not None and done.usage.completion_tokens > 0
+    assert done.id == "chatcmpl-it-france-1"
+    assert done.usage is not None
+    assert done.usage.completion_tokens > 0
     ext = (done.model_extra or {})["mm_orch"]
-    assert ext["workflow"] == "search_qa_fast" and ext["router_version"] == "forced"
+    assert ext["workflow"] == "search_qa_fast"
+    assert ext["router_version"] == "forced"
     assert any(c["title"] in ("France", "Paris") for c in ext["citations"])
     stored = httpx.post(
         f"{served_app.base}/v1/feedback",
@@ -61,11 +65,13 @@ def test_streaming_chat_sends_tokens_as_generated(client: openai.OpenAI) -> None
     )
     chunks = list(stream)
     texts = [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content]
-    assert len(texts) > 3 and "".join(texts).strip()  # many deltas, not one blob at the end
+    assert len(texts) > 3
+    assert "".join(texts).strip()
     final = next(c for c in chunks if c.choices and c.choices[0].finish_reason)
     assert (final.model_extra or {})["mm_orch"]["workflow"] == "chat_generate"
     usage = chunks[-1].usage
-    assert usage is not None and 0 < usage.completion_tokens <= 24
+    assert usage is not None
+    assert 0 < usage.completion_tokens <= 24
 
 
 def test_typed_errors_for_a_bad_key_and_an_unknown_model(client: openai.OpenAI, served_app: Any) -> None:

@@ -72,7 +72,8 @@ def test_async_methods_forward_and_count_tokens(manager: HandleModelManager) -> 
 def test_sync_methods_work_in_worker_threads_and_refuse_the_event_loop(manager: HandleModelManager) -> None:
     gen = manager.get_model("default")
     emb = manager.get_model("embedder")
-    assert isinstance(gen, HandleGenerator) and isinstance(emb, HandleEmbedder)
+    assert isinstance(gen, HandleGenerator)
+    assert isinstance(emb, HandleEmbedder)
     out: dict[str, Any] = {}
 
     def worker() -> None:
@@ -83,8 +84,10 @@ def test_sync_methods_work_in_worker_threads_and_refuse_the_event_loop(manager: 
     thread = threading.Thread(target=worker)
     thread.start()
     thread.join(10)
-    assert out["text"] == "Paris is the capital of France [1]." and out["chat"] == "echo: user: hi"
-    assert out["vec"].shape == (2, 32) and out["vec"].dtype == np.float32
+    assert out["text"] == "Paris is the capital of France [1]."
+    assert out["chat"] == "echo: user: hi"
+    assert out["vec"].shape == (2, 32)
+    assert out["vec"].dtype == np.float32
     # cached corpus vectors are keyed by the served model, named as in-process (not by the deployment alias)
     assert emb.model_id == "models:emb"
 
@@ -106,7 +109,8 @@ def _backend(manager: HandleModelManager, local_handle: Any) -> OrchestratorBack
 def test_backend_answers_with_real_steps_and_tools(manager: HandleModelManager, local_handle: Any) -> None:
     backend = _backend(manager, local_handle)
     result = asyncio.run(backend.answer(UserRequest(query="What is the capital of France?")))
-    assert result.success and result.metadata["router_version"] == "v1"
+    assert result.success
+    assert result.metadata["router_version"] == "v1"
     assert result.workflow.startswith("search_qa")
     assert any(c.title == "France" for c in result.citations), result.citations
     assert manager.token_count > 0
@@ -121,7 +125,8 @@ def test_backend_forced_and_unknown_workflows(manager: HandleModelManager, local
     decision = asyncio.run(backend.route(UserRequest(query="hi", workflow="chat_generate")))
     assert decision.router_version == "forced"
     result = asyncio.run(backend.answer(UserRequest(query="Tell me about France", workflow="chat_generate")))
-    assert result.workflow == "chat_generate" and result.metadata["workflow_forced"] is True
+    assert result.workflow == "chat_generate"
+    assert result.metadata["workflow_forced"] is True
     with pytest.raises(WorkflowNotFoundError, match="'nope' is not registered"):
         asyncio.run(backend.answer(UserRequest(query="hi", workflow="nope")))
 
@@ -159,6 +164,7 @@ def test_phase_a_rollback_runs_off_the_event_loop(manager: HandleModelManager, l
 
     result = asyncio.run(answer())
     assert threads["phase_a"] != threads["loop"]
-    assert result.metadata["using_phase_b"] is False and result.success
+    assert result.metadata["using_phase_b"] is False
+    assert result.success
     assert any(c.title == "France" for c in result.citations), result.citations
     assert backend.health()["using_phase_b"] is False

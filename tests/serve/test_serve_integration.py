@@ -31,10 +31,12 @@ def test_answers_the_france_question_with_the_paris_article(app: tuple[str, Any]
     body = r.json()
     titles = {c["title"] for c in body["citations"]}
     assert "Paris" in body["answer"] or "France" in titles or "Paris" in titles, body
-    assert body["success"] and body["metadata"]["using_phase_b"] is True
+    assert body["success"]
+    assert body["metadata"]["using_phase_b"] is True
     assert body["metadata"]["router_version"] == "v3"
     stats = httpx.get(f"{base}/v1/stats", headers=AUTH, timeout=30).json()
-    assert stats["models"]["llm"]["backend"] == "vllm" and stats["models"]["llm"]["token_count"] > 0
+    assert stats["models"]["llm"]["backend"] == "vllm"
+    assert stats["models"]["llm"]["token_count"] > 0
     assert stats["models"]["embedder"]["dimension"] == 384
     assert stats["orchestrator"]["tracer"]["written"] >= 1  # this replica's Parquet stream got the run
 
@@ -42,22 +44,27 @@ def test_answers_the_france_question_with_the_paris_article(app: tuple[str, Any]
 def test_error_paths_over_real_http(app: tuple[str, Any]) -> None:
     base, _ = app
     no_key = httpx.post(f"{base}/v1/answer", json={"query": "hi"}, timeout=30)
-    assert no_key.status_code == 401 and no_key.json()["error"] == "unauthorized"
+    assert no_key.status_code == 401
+    assert no_key.json()["error"] == "unauthorized"
     bad = httpx.post(f"{base}/v1/answer", json={"query": "hi", "mode": "shout"}, headers=AUTH, timeout=30)
-    assert bad.status_code == 422 and bad.json()["fields"][0]["field"] == "body.mode"
+    assert bad.status_code == 422
+    assert bad.json()["fields"][0]["field"] == "body.mode"
     unknown = httpx.post(f"{base}/v1/answer", json={"query": "hi", "workflow": "nope"}, headers=AUTH, timeout=30)
-    assert unknown.status_code == 404 and "search_qa" in unknown.json()["options"]
+    assert unknown.status_code == 404
+    assert "search_qa" in unknown.json()["options"]
     workflows = httpx.get(f"{base}/v1/workflows", headers=AUTH, timeout=30).json()["workflows"]
     assert {w["name"] for w in workflows} >= {"search_qa", "rag_qa", "lesson_pack", "chat_generate"}
     health = httpx.get(f"{base}/healthz", timeout=30).json()
-    assert health["status"] == "ok" and health["auth_enabled"] is True
+    assert health["status"] == "ok"
+    assert health["auth_enabled"] is True
 
 
 def test_router_hot_reload_through_user_config_drops_no_request(app: tuple[str, Any]) -> None:
     base, config = app
     question = {"query": "Teach me about photosynthesis"}
     before = httpx.get(f"{base}/v1/stats", headers=AUTH, timeout=30).json()["router"]
-    assert before["router_version"] == "v3" and before["reloads"] == 0
+    assert before["router_version"] == "v3"
+    assert before["reloads"] == 0
     statuses: list[int] = []
     versions: list[str] = []
     stop = threading.Event()
@@ -84,7 +91,11 @@ def test_router_hot_reload_through_user_config_drops_no_request(app: tuple[str, 
         stop.set()
         thread.join(30)
     after = httpx.get(f"{base}/v1/stats", headers=AUTH, timeout=30).json()["router"]
-    assert after["router_version"] == "v1" and after["config"]["revision"] == "hot-reload"
-    assert after["reloads"] == 1 and after["replica_id"] == before["replica_id"]  # same replica, reconfigured
-    assert statuses and set(statuses) == {200}, statuses
-    assert versions[0] == "v3" and versions[-1] == "v1"
+    assert after["router_version"] == "v1"
+    assert after["config"]["revision"] == "hot-reload"
+    assert after["reloads"] == 1
+    assert after["replica_id"] == before["replica_id"]
+    assert statuses, statuses
+    assert set(statuses) == {200}, statuses
+    assert versions[0] == "v3"
+    assert versions[-1] == "v1"

@@ -93,7 +93,8 @@ def test_choose_bridge_picks_the_entity_the_rest_of_the_question_is_about(
                                    exclude)  # fmt: skip
 
     choice = asyncio.run(run())
-    assert choice is not None and choice.hit.title == bridge
+    assert choice is not None
+    assert choice.hit.title == bridge
     assert bridge.split()[0].lower() in choice.sentence.lower() or choice.hit.title in choice.sentence
 
 

@@ -27,7 +27,8 @@ def _runtime(tmp_path: Path) -> Any:
 def test_retrieve_from_a_missing_collection_falls_back_with_a_notice(tmp_path: Path) -> None:
     runtime = _runtime(tmp_path)
     out = asyncio.run(RetrieveStep().execute(State({"question": "Who wrote Hamlet?"}), runtime))
-    assert out["retrieval_fallback"] is True and out["sources"]
+    assert out["retrieval_fallback"] is True
+    assert out["sources"]
     assert "Nothing has been ingested into the document collection 'never_ingested' yet" in out["notice"]
     assert COMMAND in out["notice"]
 
@@ -43,4 +44,5 @@ def test_rag_qa_answer_says_nothing_is_ingested_and_how_to_ingest(tmp_path: Path
     assert answer.startswith("Nothing has been ingested into the document collection 'never_ingested' yet")
     assert COMMAND in answer
     assert "Shakespeare" in answer  # and still what the built-in corpus says, cited
-    assert state["citations"] and state["quality_signals"]["notice"] is True
+    assert state["citations"]
+    assert state["quality_signals"]["notice"] is True

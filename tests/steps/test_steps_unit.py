@@ -128,7 +128,8 @@ def test_answer_survives_model_failure_with_extract() -> None:
     ev = select_evidence("capital of France", [(FRANCE.title, FRANCE.text)])
     result = asyncio.run(compose_answer("What is the capital of France?", [FRANCE], ev, runtime))
     assert "Paris" in result.answer
-    assert result.failures and "model is down" in result.failures[0]
+    assert result.failures
+    assert "model is down" in result.failures[0]
 
 
 def test_strict_answer_refuses_unsupported_question() -> None:

@@ -47,12 +47,16 @@ def test_default_tools_offline_set(wiki_cache: Path, hashing_embedder) -> None: 
     search, search_meta = built["web_search"]
     fetch, fetch_meta = built["fetch"]
     store, store_meta = built["document_store"]
-    assert isinstance(search, LocalWikiSearch) and search_meta.capabilities == ["search"]
-    assert isinstance(fetch, CorpusFirstFetcher) and fetch_meta.capabilities == ["fetch"]
-    assert isinstance(store, DocumentStore) and "retrieve" in store_meta.capabilities
+    assert isinstance(search, LocalWikiSearch)
+    assert search_meta.capabilities == ["search"]
+    assert isinstance(fetch, CorpusFirstFetcher)
+    assert fetch_meta.capabilities == ["fetch"]
+    assert isinstance(store, DocumentStore)
+    assert "retrieve" in store_meta.capabilities
     assert store.path == tmp_path / "documents" / "store.sqlite"
     assert not store.path.exists()  # cheap: nothing opened yet
-    assert not search_meta.requires_network and not fetch_meta.requires_network
+    assert not search_meta.requires_network
+    assert not fetch_meta.requires_network
     assert {name for name, (_, meta) in built.items() if meta.name == name} == set(built)
     # the three tools work together with no network: search -> fetch
     hit = search.search("Eiffel Tower", k=1)[0]
@@ -62,7 +66,9 @@ def test_default_tools_offline_set(wiki_cache: Path, hashing_embedder) -> None: 
 def test_default_tools_with_searxng_needs_network(tmp_path: Path) -> None:
     built = default_tools(ToolsConfig.model_validate({"search": {"provider": "searxng", "url": "http://s:8888"}}))
     search, meta = built["web_search"]
-    assert isinstance(search, SearxNGSearch) and meta.requires_network and meta.provider == "searxng"
+    assert isinstance(search, SearxNGSearch)
+    assert meta.requires_network
+    assert meta.provider == "searxng"
 
 
 def test_tools_config_errors() -> None:

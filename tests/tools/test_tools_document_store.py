@@ -39,11 +39,13 @@ def test_ingest_folder_and_retrieve(tmp_path: Path, docs: Path, hashing_embedder
     assert report.chunks_added == store.count("kb") >= 4  # cats.md splits into several 80-char chunks
     hits = store.retrieve("lattice tower in Paris", "kb", k=2)
     assert isinstance(hits[0], RetrievedChunk)
-    assert hits[0].title == "eiffel" and hits[0].source == str(docs / "eiffel.txt")
+    assert hits[0].title == "eiffel"
+    assert hits[0].source == str(docs / "eiffel.txt")
     assert hits[0].doc_id == str((docs / "eiffel.txt").resolve())
     assert 0 < hits[1].score < hits[0].score <= 1.0
     volcano = store.retrieve("volcano lava crust rupture", "kb", k=1)[0]
-    assert volcano.title == "Volcanoes" and "menu" not in volcano.text
+    assert volcano.title == "Volcanoes"
+    assert "menu" not in volcano.text
 
 
 def test_reingest_adds_nothing_and_does_not_reembed(tmp_path: Path, docs: Path, hashing_embedder) -> None:  # type: ignore[no-untyped-def]
@@ -149,8 +151,10 @@ def test_ingest_cli(tmp_path: Path, docs: Path, capsys: pytest.CaptureFixture[st
     ]
     assert ingest_main(args) == 0
     out, err = capsys.readouterr()
-    assert "notes: 3 documents" in out and "0 unchanged" in out
-    assert "skipped (unsupported type):" in err and "notes.pdf" in err
+    assert "notes: 3 documents" in out
+    assert "0 unchanged" in out
+    assert "skipped (unsupported type):" in err
+    assert "notes.pdf" in err
     assert ingest_main([*args]) == 0
     assert "0 chunks added" in capsys.readouterr().out
     assert ingest_main([str(tmp_path / "nope"), "--collection", "x", "--store", str(store_path)]) == 2

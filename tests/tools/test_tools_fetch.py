@@ -22,13 +22,15 @@ def fetcher(**kw: object) -> Fetcher:
 def test_html_page_is_reduced_to_visible_text(http_server, page_html: bytes) -> None:  # type: ignore[no-untyped-def]
     doc = Fetcher(LOOPBACK).fetch(http_server.url("/page"))
     assert doc.title == "Local Test Page"
-    assert doc.status_code == 200 and doc.content_type == "text/html"
+    assert doc.status_code == 200
+    assert doc.content_type == "text/html"
     assert doc.text.startswith("Volcanoes\n\nA volcano is a rupture in the crust of a planetary-mass object.")
     assert "Etna\nVesuvius" in doc.text
     for boilerplate in ("secret", "color:red", "Home | About", "Site header", "Copyright footer"):
         assert boilerplate not in doc.text
     assert doc.bytes == len(page_html)
-    assert doc.final_url == doc.url and not doc.truncated
+    assert doc.final_url == doc.url
+    assert not doc.truncated
 
 
 def test_plain_text_is_decoded(http_server) -> None:  # type: ignore[no-untyped-def]
@@ -53,7 +55,8 @@ def test_redirect_limit(http_server) -> None:  # type: ignore[no-untyped-def]
 
 def test_oversize_body_is_truncated_by_default(http_server) -> None:  # type: ignore[no-untyped-def]
     doc = fetcher(max_bytes=100_000).fetch(http_server.url("/huge-nolength"))
-    assert doc.truncated and doc.bytes == 100_000
+    assert doc.truncated
+    assert doc.bytes == 100_000
     assert doc.text == "y" * 100_000
 
 
@@ -80,7 +83,8 @@ def test_total_timeout_async(http_server) -> None:  # type: ignore[no-untyped-de
 def test_http_error_status(http_server) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(FetchError, match="failed with HTTP 404") as info:
         fetcher().fetch(http_server.url("/missing"))
-    assert info.value.status_code == 404 and info.value.url.endswith("/missing")
+    assert info.value.status_code == 404
+    assert info.value.url.endswith("/missing")
 
 
 def test_binary_content_is_refused(http_server) -> None:  # type: ignore[no-untyped-def]
@@ -122,7 +126,8 @@ def test_async_fetch_applies_the_guard_and_extracts(http_server) -> None:  # typ
     with pytest.raises(FetchBlockedError, match="loopback"):
         asyncio.run(Fetcher().afetch(http_server.url("/page")))
     doc = asyncio.run(Fetcher(LOOPBACK).afetch(http_server.url("/redirect")))
-    assert doc.title == "Local Test Page" and doc.final_url.endswith("/page")
+    assert doc.title == "Local Test Page"
+    assert doc.final_url.endswith("/page")
 
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.org/x", "gopher://h/", "http:///nohost"])
@@ -160,7 +165,8 @@ def test_blocked_private_literal_ip_without_connecting() -> None:
 
 
 def test_fetch_errors_are_tool_errors() -> None:
-    assert issubclass(FetchError, ToolError) and issubclass(FetchBlockedError, ToolError)
+    assert issubclass(FetchError, ToolError)
+    assert issubclass(FetchBlockedError, ToolError)
 
 
 def test_extract_html_edge_cases() -> None:

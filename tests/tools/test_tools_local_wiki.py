@@ -37,7 +37,8 @@ def test_result_fields_on_real_corpus(wiki_search: LocalWikiSearch) -> None:
     assert isinstance(top, SearchResult)
     assert (top.title, top.doc_id, top.source) == ("Mona Lisa", "Mona Lisa", "local_wiki")
     assert top.url == "https://en.wikipedia.org/wiki/Mona_Lisa"
-    assert "Leonardo" in top.snippet and len(top.snippet) <= 320
+    assert "Leonardo" in top.snippet
+    assert len(top.snippet) <= 320
     assert [r.score for r in results] == sorted((r.score for r in results), reverse=True)
     assert top.score > 0
 
@@ -76,7 +77,8 @@ def test_index_is_cached_and_reloaded_without_rebuild(
 def test_cache_holds_no_pickles(tiny_corpus: Path, tmp_path: Path) -> None:
     _search(tiny_corpus, tmp_path).warm_up()
     files = [p for p in (tmp_path / "wiki_search").rglob("*") if p.is_file()]
-    assert files and {p.suffix for p in files} <= {".npy", ".json"}, files
+    assert files, files
+    assert {p.suffix for p in files} <= {".npy", ".json"}, files
     for npy in (p for p in files if p.suffix == ".npy"):
         np.load(npy, allow_pickle=False)  # raises if an object array (a pickle) were stored
 
@@ -141,13 +143,16 @@ def test_reciprocal_rank_fusion() -> None:
 def test_snippet_cuts_at_word_boundary() -> None:
     text = "alpha beta gamma delta " * 30
     cut = snippet_of(text, 50)
-    assert len(cut) <= 50 and cut.endswith("…") and not cut[:-1].endswith(" ")
+    assert len(cut) <= 50
+    assert cut.endswith("…")
+    assert not cut[:-1].endswith(" ")
     assert snippet_of("short  text", 50) == "short text"
 
 
 def test_hybrid_without_an_embedder_uses_the_embedded_minilm() -> None:
     search = build_search_provider(SearchConfig(hybrid=True))
-    assert isinstance(search, LocalWikiSearch) and search.hybrid
+    assert isinstance(search, LocalWikiSearch)
+    assert search.hybrid
     assert "minilm" in getattr(search.embedder, "model_id", "").lower()
 
 
@@ -161,7 +166,8 @@ def test_hybrid_fuses_dense_ranking(tiny_corpus: Path, tmp_path: Path, hashing_e
     assert all(0 < r.score <= round(2 / 61, 6) for r in results)  # RRF scores
     assert search.search("zzqxv qqqxj") == []  # no word in the corpus: the dense ranking alone is not trusted
     vectors = list((tmp_path / "wiki_search").glob("vectors-*.npy"))
-    assert len(vectors) == 1 and np.load(vectors[0], allow_pickle=False).shape == (7, 64)
+    assert len(vectors) == 1
+    assert np.load(vectors[0], allow_pickle=False).shape == (7, 64)
 
 
 @pytest.mark.integration
@@ -210,4 +216,6 @@ def test_snippets_are_query_biased_and_keep_the_answer_sentence() -> None:
 
 def test_search_snippet_holds_the_sentence_that_answers() -> None:
     top = LocalWikiSearch(SearchConfig(show_progress=False)).search("What is the capital of France?", 3)[0]
-    assert top.title == "France" and "Paris" in top.snippet and len(top.snippet) <= 320
+    assert top.title == "France"
+    assert "Paris" in top.snippet
+    assert len(top.snippet) <= 320

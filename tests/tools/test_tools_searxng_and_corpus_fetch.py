@@ -23,11 +23,13 @@ from mm_orch.tools import (
 
 def test_searxng_results_are_parsed_and_cut_to_k(http_server) -> None:  # type: ignore[no-untyped-def]
     provider = build_search_provider({"provider": "searxng", "url": http_server.url("/searxng")})
-    assert isinstance(provider, SearxNGSearch) and isinstance(provider, SearchProvider)
+    assert isinstance(provider, SearxNGSearch)
+    assert isinstance(provider, SearchProvider)
     results = provider.search("volcano", k=2)
     assert [r.title for r in results] == ["Volcano", "Etna"]
     assert results[0].url == results[0].doc_id == "https://example.org/volcano"
-    assert results[0].score == 3.5 and results[1].score == 0.5  # missing score -> 1/rank
+    assert results[0].score == 3.5
+    assert results[1].score == 0.5
     assert [r.source for r in results] == ["searxng:wikipedia", "searxng:ddg"]
     assert results[1].snippet == "Etna is in Sicily."
 
@@ -35,7 +37,9 @@ def test_searxng_results_are_parsed_and_cut_to_k(http_server) -> None:  # type: 
 def test_searxng_async_and_null_content(http_server) -> None:  # type: ignore[no-untyped-def]
     provider = SearxNGSearch(http_server.url("/searxng"))
     results = asyncio.run(provider.asearch("volcano", k=5))
-    assert len(results) == 3 and results[2].snippet == "" and results[2].source == "searxng"
+    assert len(results) == 3
+    assert results[2].snippet == ""
+    assert results[2].source == "searxng"
 
 
 def test_searxng_json_disabled_is_explained(http_server) -> None:  # type: ignore[no-untyped-def]
@@ -73,7 +77,8 @@ def test_search_then_fetch_works_offline(wiki_search: LocalWikiSearch) -> None:
     hit = wiki_search.search("Who painted the Mona Lisa?", k=1)[0]
     doc = fetch.fetch(hit.url)
     assert (doc.title, doc.status_code, doc.content_type) == ("Mona Lisa", 200, "text/plain")
-    assert "Leonardo da Vinci" in doc.text and doc.bytes == len(doc.text.encode())
+    assert "Leonardo da Vinci" in doc.text
+    assert doc.bytes == len(doc.text.encode())
     assert asyncio.run(fetch.afetch(hit.url)) == doc
 
 
@@ -87,7 +92,8 @@ def test_search_then_fetch_works_offline(wiki_search: LocalWikiSearch) -> None:
 )
 def test_corpus_fetcher_url_variants(url: str) -> None:
     doc = CorpusFetcher().fetch(url)
-    assert doc.title == "Eiffel Tower" and doc.final_url == "https://en.wikipedia.org/wiki/Eiffel_Tower"
+    assert doc.title == "Eiffel Tower"
+    assert doc.final_url == "https://en.wikipedia.org/wiki/Eiffel_Tower"
 
 
 def test_offline_refuses_other_urls() -> None:

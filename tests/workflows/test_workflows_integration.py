@@ -27,7 +27,7 @@ WORKFLOWS = {
 def setup() -> Iterator[tuple[Any, Any, Any]]:
     registry = build_default_workflow_registry()
     runtime = build_default_runtime(settings={"rag_collection": "wf_test"})
-    yield registry, runtime, GraphExecutor(registry.step_registry)
+    return registry, runtime, GraphExecutor(registry.step_registry)
 
 
 def _run(setup: tuple[Any, Any, Any], workflow: str, **state: Any) -> Any:
@@ -100,7 +100,8 @@ def test_lesson_pack_is_structured(setup: tuple[Any, Any, Any]) -> None:
     lesson = state["lesson"]
     assert lesson["topic"] == "photosynthesis"
     assert any(s["title"] == "Photosynthesis" for s in lesson["sections"])
-    assert lesson["exercises"] and lesson["exercises"][0]["answer"]
+    assert lesson["exercises"]
+    assert lesson["exercises"][0]["answer"]
     assert lesson["quiz"][0]["options"][lesson["quiz"][0]["answer_index"]] == "Photosynthesis"
     assert state["quality_signals"]["structure_valid"] is True
 

@@ -218,7 +218,7 @@ class VLLMGenerator(BaseGenerator):
                     put("out", out)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - handed to the consumer, which re-raises it
                 put("error", exc)
             else:
                 put("end", None)
