@@ -94,13 +94,16 @@ def main() -> None:
     train, val = split_train_validation(examples)
     print(f"{len(examples)} curated requests: train {len(train)}, validation {len(val)} (held-out file not read)")
     t = time.perf_counter()
-    emb_cfg = embedding_featurizer_config()
+    emb_cfg = embedding_featurizer_config(int8=False)
+    int8_cfg = embedding_featurizer_config(int8=True)
     from mm_orch.routing.embeddings import get_router_embedder
 
     embedder = get_router_embedder(emb_cfg.embedding or "minilm-l6")
     e_train = embedder.encode_cached([e.query for e in train])
     e_val = embedder.encode_cached([e.query for e in val])
-    print(f"embedded {len(train) + len(val)} requests in {time.perf_counter() - t:.1f}s")
+    int8 = get_router_embedder(emb_cfg.embedding or "minilm-l6", quantized=True)
+    dense8 = (int8.encode_cached([e.query for e in train]), int8.encode_cached([e.query for e in val]))
+    print(f"embedded {len(train) + len(val)} requests (fp32 and int8) in {time.perf_counter() - t:.1f}s")
     dense = (e_train, e_val)
     candidates: list[tuple[str, Predict]] = [
         ("n-gram linear (v2 today)", lambda: _linear(train, val, FeaturizerConfig(), None)),
@@ -111,6 +114,11 @@ def main() -> None:
     for w in (0.5, 0.75, 1.0, 1.5, 2.0, 3.0):
         cfg = emb_cfg.model_copy(update={"embedding_weight": w})
         candidates.append((f"n-gram + embedding linear w={w:g}", lambda cfg=cfg: _linear(train, val, cfg, dense)))
+    for w in (0.75, 1.0):
+        cfg = int8_cfg.model_copy(update={"embedding_weight": w})
+        candidates.append(
+            (f"n-gram + int8 embedding linear w={w:g}", lambda cfg=cfg: _linear(train, val, cfg, dense8))
+        )
     for alpha in (3e-5, 3e-4):
         cfg = emb_cfg.model_copy(update={"embedding_weight": 1.0})
         candidates.append(

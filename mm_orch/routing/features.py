@@ -99,6 +99,9 @@ class FeaturizerConfig(BaseModel):
         description="Model-manager embedder whose sentence embedding is appended (None: n-grams only).",
     )
     embedding_dim: int = Field(default=0, ge=0, description="Width of the embedding block (0 without embedding).")
+    embedding_int8: bool = Field(
+        default=False, description="The embedding block comes from the int8 copy of the embedder (faster on CPU)."
+    )
     embedding_weight: float = Field(default=1.0, gt=0, description="Scale of the embedding block vs the n-grams.")
     embedding_probe: list[float] = Field(
         default_factory=list, description="Probe embedding of the training embedder (refuses a different model)."
@@ -181,7 +184,7 @@ class Featurizer:
 
             if self.config.embedding is None:
                 raise ValueError("this featurizer has no embedding block (FeaturizerConfig.embedding is None)")
-            self._embedder = get_router_embedder(self.config.embedding)
+            self._embedder = get_router_embedder(self.config.embedding, quantized=self.config.embedding_int8)
         return self._embedder
 
     def dense(self, queries: Sequence[str]) -> np.ndarray:
