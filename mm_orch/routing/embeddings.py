@@ -86,7 +86,9 @@ class RouterEmbedder:
                 import torch
                 from sentence_transformers import SentenceTransformer
             except ImportError as exc:  # pragma: no cover - the cpu/gpu extras install both
-                raise ModelLoadError(f"int8 router embeddings need torch and sentence-transformers ({exc})") from exc
+                raise ModelLoadError(
+                    f"int8 router embeddings need torch and sentence-transformers ({exc})"
+                ) from exc
             if not isinstance(base, SentenceTransformer):
                 raise ModelLoadError(
                     f"the embedder {self.model!r} is not a local sentence-transformers model, so the router cannot "

@@ -22,9 +22,9 @@ from sklearn.metrics import precision_recall_fscore_support
 
 from mm_orch.routing.dataset import LabelledExample
 from mm_orch.routing.decision import FAMILIES, WORKFLOWS, Router
-from mm_orch.routing.metrics import RouterMetrics, evaluate_predictions
+from mm_orch.routing.metrics import RouterMetrics, evaluate_predictions, expected_calibration_error
 
-__all__ = ["FAMILY_ORDER", "Score", "format_score", "score", "seen_in_training", "token_set"]
+__all__ = ["FAMILY_ORDER", "Score", "format_score", "header", "score", "seen_in_training", "token_set"]
 
 FAMILY_ORDER: tuple[str, ...] = ("search", "multi_hop", "rag", "lesson", "chat")
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
@@ -49,6 +49,8 @@ class Score:
     family_precision: dict[str, float]
     abstained: float
     sources: dict[str, int] = field(default_factory=dict)
+    #: ECE of the model's top probability before temperature calibration (None for rules-only routers).
+    ece_uncalibrated: float | None = None
 
     @property
     def worst_family(self) -> tuple[str, float]:
@@ -71,11 +73,19 @@ def score(router: Router, examples: Sequence[LabelledExample], mask: Sequence[bo
     sources: dict[str, int] = {}
     for d in decisions:
         sources[d.source] = sources.get(d.source, 0) + 1
+    raw = [next(iter(d.explanation.uncalibrated.items()), None) if d.explanation else None for d in decisions]
+    ece_raw = None
+    if raw and all(r is not None for r in raw):
+        top = [r for r in raw if r is not None]
+        ece_raw = expected_calibration_error(
+            np.asarray([p for _, p in top]), np.asarray([w == t for (w, _), t in zip(top, truth, strict=True)])
+        )
     return Score(
         metrics=metrics,
         family_precision={f: round(float(p), 4) for f, p in zip(families, precision, strict=True)},
         abstained=float(np.mean([d.abstained for d in decisions])) if decisions else 0.0,
         sources=dict(sorted(sources.items())),
+        ece_uncalibrated=ece_raw,
     )
 
 

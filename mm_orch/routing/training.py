@@ -138,16 +138,24 @@ def train_bootstrap(
     bootstrap_path: str | Path = DEFAULT_BOOTSTRAP_PATH,
     featurizer_config: FeaturizerConfig | None = None,
     embedding: bool = True,
+    refit: bool = True,
 ) -> tuple[RouterModel, ModelManifest]:
     """Train on the curated data's train split, score its validation split, publish under ``output``.
 
-    ``embedding=False`` (or a ``featurizer_config`` without an embedding) trains the pure n-gram router."""
+    ``refit`` (the default, what first use ships): once the validation split has been scored, fit again on
+    train + validation, so the published router has seen every curated request; its manifest keeps the
+    validation figures of the split model. ``refit=False`` publishes the split model itself (benchmarks and
+    tests that score the validation split need that). ``embedding=False`` (or a ``featurizer_config``
+    without an embedding) trains the pure n-gram router."""
     start = time.perf_counter()
     examples = load_examples(bootstrap_path)
     train, validation = split_for_training(examples)
     cfg = featurizer_config or (embedding_featurizer_config() if embedding else FeaturizerConfig())
     model = fit_examples(train, cfg)
     metrics = evaluate_model(model, validation) if validation else None
+    if refit and validation:
+        train = [*train, *validation]
+        model = fit_examples(train, cfg)
     seconds = time.perf_counter() - start
     manifest = publish(
         model,
@@ -157,6 +165,7 @@ def train_bootstrap(
             "source": str(bootstrap_path),
             "train_rows": len(train),
             "validation_rows": len(validation),
+            "refit_on_validation": bool(refit and validation),
             "seconds": round(seconds, 3),
             "kind": "bootstrap",
             "features": "ngram+embedding" if cfg.embedding else "ngram",

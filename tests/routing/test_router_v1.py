@@ -19,7 +19,11 @@ from mm_orch.schemas import ChatTurn, RequestConstraints, UserRequest
         ("Is it true that bats are blind? Cite your sources.", "search_qa_strict_citations"),
         ("What does our employee handbook say about parental leave?", "rag_qa"),
         ("Why did the Roman Empire fall, and what were the main causes?", "search_qa"),
-        ("capital of Peru?", "search_qa_fast"),
+        ("capital of Peru?", "search_qa"),
+        ("capital of Peru? one word", "search_qa_fast"),
+        ("which is longer, the Nile or the Amazon", "self_ask_search_qa"),
+        ("thanks, that helped!", "chat_generate"),
+        ("what does the contract I uploaded say about termination", "rag_qa"),
     ],
 )
 def test_rules_route_clear_requests(query: str, expected: str) -> None:
