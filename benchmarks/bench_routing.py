@@ -90,9 +90,13 @@ def curve(v3: RouterV3, test: list[LabelledExample]) -> None:
 
 
 def _config_block() -> dict[str, Any]:
-    from mm_orch.routing.__main__ import router_config_from_yaml
+    """The ``router:`` block of config/phase_b.yaml, exactly as the orchestrator reads it."""
+    from mm_orch.configuration import load_phase_b_config
 
-    return router_config_from_yaml(CONFIG)
+    config = load_phase_b_config(CONFIG)
+    if config is None:
+        return {}
+    return config.router.model_dump(by_alias=True, exclude_unset=True)
 
 
 def main() -> None:

@@ -27,8 +27,9 @@ def _request(obj: Any) -> tuple[Any, UserRequest]:
     return obj.get("id"), UserRequest.model_validate(fields)
 
 
-def route_jsonl_lines(router: Any, lines: Iterable[str], out: TextIO) -> int:
-    """Route every non-blank line; print ``{"id", "workflow", "confidence", "router_version"}`` for each.
+def route_jsonl_lines(router: Any, lines: Iterable[str], out: TextIO, *, explain: bool = False) -> int:
+    """Route every non-blank line; print ``{"id", "workflow", "confidence", "router_version", "source",
+    "abstained"}`` for each (``explain``: also ``alternatives``, ``reason`` and ``explanation``).
 
     A bad line prints ``{"id", "line", "error"}`` instead and the batch goes on; the exit code is 1 when any
     line failed, else 0. Output lines keep input order, so nothing is lost or reordered.
@@ -43,12 +44,20 @@ def route_jsonl_lines(router: Any, lines: Iterable[str], out: TextIO) -> int:
             request_id = obj.get("id") if isinstance(obj, dict) else None
             request_id, request = _request(obj)
             decision = router.route(request)
-            row = {
+            row: dict[str, Any] = {
                 "id": request_id,
                 "workflow": decision.workflow,
                 "confidence": round(decision.confidence, 4),
                 "router_version": decision.router_version,
+                "source": decision.source,
+                "abstained": decision.abstained,
             }
+            if explain:
+                row["alternatives"] = decision.alternatives
+                row["reason"] = decision.reason
+                row["explanation"] = (
+                    decision.explanation.model_dump(exclude_none=True) if decision.explanation else None
+                )
         except (ValueError, ValidationError) as exc:
             failures += 1
             message = str(exc).replace("\n", "; ")

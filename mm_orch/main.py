@@ -9,6 +9,8 @@
     mm-orch --phase-b --mode chat                  interactive chat with history (Ctrl-D to leave)
     mm-orch --json "..."                           the whole result as JSON
     mm-orch workflows | graph NAME | stats | route --jsonl FILE | prepare | ingest FOLDER --collection NAME
+    mm-orch route --explain "Teach me fractions"   why the router picks a workflow
+    mm-orch feedback TRACE_ID --down --workflow rag_qa   record an outcome (the router learns from it)
     mm-orch report data/traces -o report.html      the trace report (one self-contained HTML file)
 
 Exit codes: 0 success, 1 the request or some batch lines failed, 2 usage or configuration error.
@@ -31,7 +33,7 @@ from mm_orch.schemas import ChatTurn, UserRequest, WorkflowResult
 __all__ = ["EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "main"]
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
-SUBCOMMANDS = ("ask", "workflows", "graph", "stats", "route", "prepare", "ingest", "report")
+SUBCOMMANDS = ("ask", "workflows", "graph", "stats", "route", "feedback", "prepare", "ingest", "report")
 
 
 def _ask_parser() -> argparse.ArgumentParser:
@@ -224,30 +226,15 @@ def _stats(argv: Sequence[str], out: TextIO) -> int:
 
 
 def _route(argv: Sequence[str], out: TextIO) -> int:
-    p = argparse.ArgumentParser(prog="mm-orch route", description="Route a batch of requests (JSON lines).")
-    p.add_argument("--jsonl", required=True, help="file of JSON objects, one per line ('-' for stdin)")
-    p.add_argument("--config", help="phase_b.yaml whose router to use")
-    args = p.parse_args(argv)
-    from mm_orch.batch_route import route_jsonl_lines
+    from mm_orch.routing.cli import route_main
 
-    router = _configured_router(args.config)
-    if args.jsonl == "-":
-        return route_jsonl_lines(router, sys.stdin, out)
-    try:
-        with open(args.jsonl, encoding="utf-8") as fh:
-            return route_jsonl_lines(router, fh, out)
-    except OSError as exc:
-        sys.stderr.write(f"mm-orch route: cannot read {args.jsonl}: {exc}\n")
-        return EXIT_USAGE
+    return route_main(argv, out)
 
 
-def _configured_router(config_path: str | None) -> Any:
-    from mm_orch.configuration import load_phase_b_config
-    from mm_orch.orchestration.phase_b_orchestrator import _build_router
-    from mm_orch.routing.router_v1 import RouterV1
+def _feedback(argv: Sequence[str], out: TextIO) -> int:
+    from mm_orch.routing.cli import feedback_main
 
-    config = load_phase_b_config(config_path)
-    return _build_router(config) if config is not None else RouterV1()
+    return feedback_main(argv, out)
 
 
 def _delegate(module: str, argv: Sequence[str]) -> int:
@@ -270,7 +257,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     command = argv[0] if argv and argv[0] in SUBCOMMANDS else "ask"
     rest = argv[1:] if argv and argv[0] in SUBCOMMANDS else argv
-    handlers = {"ask": _ask, "workflows": _workflows, "graph": _graph, "stats": _stats, "route": _route}
+    handlers = {
+        "ask": _ask, "workflows": _workflows, "graph": _graph, "stats": _stats, "route": _route,
+        "feedback": _feedback,
+    }  # fmt: skip
     try:
         if command == "prepare":
             return _delegate("mm_orch.models.prepare", rest)

@@ -96,16 +96,17 @@ def test_cli_routes_jsonl_with_config(
     cfg.write_text(GUIDE_BLOCK.format(path=published_router[0]))
     reqs = tmp_path / "in.jsonl"
     reqs.write_text(
-        json.dumps({"query": "Quiz me on the periodic table", "request_id": "a"})
+        json.dumps({"query": "Quiz me on the periodic table", "id": "a"})
         + "\n"
-        + json.dumps({"query": "What is our refund policy?", "documents": ["policy.pdf"], "request_id": "b"})
+        + json.dumps({"query": "What is our refund policy?", "documents": ["policy.pdf"], "id": "b"})
         + "\n"
     )
     assert main(["--jsonl", str(reqs), "--config", str(cfg)]) == 0
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
-    assert [(d["request_id"], d["workflow"], d["router_version"]) for d in lines] == [
+    assert [(d["id"], d["workflow"], d["router_version"]) for d in lines] == [
         ("a", "lesson_pack", "v3"),
         ("b", "rag_qa", "v3"),
     ]
-    assert main(["--config", str(tmp_path / "missing.yaml"), "hi"]) == 1
-    assert "not found" in capsys.readouterr().err
+    assert main(["--explain", "--config", str(cfg), "Quiz me on the periodic table"]) == 0
+    text = capsys.readouterr().out
+    assert "workflow: lesson_pack" in text and "top alternatives" in text and "chain: v3 answered" in text
