@@ -106,16 +106,17 @@ class RouterEmbedder:
     def _embed(self, texts: list[str]) -> np.ndarray:
         if not self.quantized:
             return np.asarray(self._get().embed(texts), dtype=np.float32)
-        model = self._quantized_model()
-        with self._int8_lock:
-            if len(texts) == 1:  # one forward pass, without encode()'s batching machinery (~3 ms)
-                import torch
+        import torch
 
-                with torch.inference_mode():
-                    out = model.forward(model.preprocess(texts))["sentence_embedding"].numpy()
-            else:
-                out = model.encode(texts, batch_size=64, convert_to_numpy=True, show_progress_bar=False)
-        arr = np.asarray(out, dtype=np.float32)
+        model = self._quantized_model()
+        rows = []
+        # One sentence per forward pass, always: dynamic int8 quantization scales activations per tensor, so a
+        # sentence embedded inside a padded batch would differ from the same sentence routed alone. One at a
+        # time, training and routing see identical vectors (and encode()'s batching machinery costs ~3 ms).
+        with self._int8_lock, torch.inference_mode():
+            for text in texts:
+                rows.append(model.forward(model.preprocess([text]))["sentence_embedding"][0].numpy())
+        arr = np.asarray(np.stack(rows), dtype=np.float32)
         return arr / np.maximum(np.linalg.norm(arr, axis=1, keepdims=True), 1e-12)
 
     @property
