@@ -168,12 +168,20 @@ async def run_level(one: Callable[[int], Awaitable[Reply]], concurrency: int, re
     )
 
 
-def wait_http(url: str, timeout_s: float, ok: Callable[[Any], bool] | None = None) -> float:
-    """Poll ``url`` until it answers 200 (and ``ok(response)``); seconds waited (TimeoutError after timeout_s)."""
+def wait_http(
+    url: str,
+    timeout_s: float,
+    ok: Callable[[Any], bool] | None = None,
+    alive: Callable[[], bool] | None = None,
+) -> float:
+    """Poll ``url`` until it answers 200 (and ``ok(response)``); seconds waited. TimeoutError after
+    ``timeout_s``; RuntimeError as soon as ``alive()`` says the server process is gone."""
     import httpx
 
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < timeout_s:
+        if alive is not None and not alive():
+            raise RuntimeError(f"the server behind {url} exited before it answered")
         try:
             r = httpx.get(url, timeout=5)
             if r.status_code == 200 and (ok is None or ok(r)):

@@ -157,7 +157,8 @@ def main() -> None:
     folder = model_folder()
     with tempfile.TemporaryDirectory() as tmp:
         vllm_port, ours_port = free_port(), free_port()
-        server = start_vllm_server(folder, vllm_port, Path(tmp) / "vllm.log")
+        log = Path(tmp) / "vllm.log"
+        server = start_vllm_server(folder, vllm_port, log)
         try:
             start_ray()
             from serve import deploy_config
@@ -167,7 +168,12 @@ def main() -> None:
             ours_base = deploy_config(config, timeout_s=600)
             print(f"mm-orch app RUNNING after {time.perf_counter() - t0:.1f} s", flush=True)
             vllm_base = f"http://127.0.0.1:{vllm_port}"
-            print(f"vllm serve answered after {wait_http(vllm_base + '/v1/models', 600):.1f} s more", flush=True)
+            try:
+                waited = wait_http(vllm_base + "/v1/models", 600, alive=lambda: server.poll() is None)
+            except (TimeoutError, RuntimeError):
+                print(log.read_text(errors="replace")[-4000:], file=sys.stderr)
+                raise
+            print(f"vllm serve answered after {waited:.1f} s more", flush=True)
             asyncio.run(measure(args, vllm_base, ours_base))
         finally:
             server.terminate()
