@@ -4,7 +4,7 @@ Run: HF_HUB_OFFLINE=1 python benchmarks/bench_serve_coldstart.py [--question "..
 
 1. Baseline: a fresh ``python -m mm_orch.main --phase-b --workflow search_qa_fast QUESTION`` with the same
    generator (``MM_ORCH_GENERATOR=smollm2-135m-vllm``) and the LLM replica's engine settings: process start to
-   the printed answer (imports, vLLM engine, search index, one answer).
+   the printed answer (imports, vLLM engine, search index, one answer), and to its exit.
 2. ``serve run`` of config/serve.local.yaml (a copy with a free port, its traces in a temporary folder and
    auth off; nothing else changed), from the repository root, as an operator would start it. Timed from the
    launch: Ray up (serve run's log), each replica's model loaded (``/v1/stats``: the LLM replica's
@@ -48,8 +48,9 @@ def env() -> dict[str, str]:
     return {**os.environ, **LLM_ENV, "PYTHONPATH": os.pathsep.join(paths), "PYTHONUNBUFFERED": "1"}
 
 
-def baseline(question: str) -> tuple[float, str]:
-    """Fresh CLI process to its answer (seconds, first line of the answer)."""
+def baseline(question: str) -> tuple[float, float | None, str]:
+    """Fresh CLI process: seconds to its answer on stdout, seconds until it exited (None: it had not exited
+    60 s after answering, and was killed), the answer's first line."""
     cmd = [
         sys.executable,
         "-m",
@@ -61,13 +62,33 @@ def baseline(question: str) -> tuple[float, str]:
         question,
     ]
     t0 = time.perf_counter()
-    done = subprocess.run(
-        cmd, cwd=ROOT, env={**env(), "MM_ORCH_GENERATOR": "smollm2-135m-vllm"}, capture_output=True, text=True
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env={**env(), "MM_ORCH_GENERATOR": "smollm2-135m-vllm"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
     )
-    elapsed = time.perf_counter() - t0
-    if done.returncode != 0:
-        raise RuntimeError(f"the CLI failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    return elapsed, (done.stdout.strip().splitlines() or [""])[0]
+    assert proc.stdout is not None
+    answer = ""
+    for line in proc.stdout:
+        if line.strip():
+            answer = line.strip()
+            break
+    answered = time.perf_counter() - t0
+    proc.stdout.close()
+    try:
+        proc.wait(60)
+        exited: float | None = time.perf_counter() - t0
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+        exited = None
+    if not answer:
+        raise RuntimeError(f"the CLI printed no answer (exit status {proc.returncode})")
+    return answered, exited, answer
 
 
 class Launch:
@@ -171,11 +192,14 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--skip-baseline", action="store_true", help="serve run only (no ratio)")
     args = parser.parse_args()
-    cli_s, cli_answer = (None, "") if args.skip_baseline else baseline(args.question)
+    cli_s, cli_exit, cli_answer = (None, None, "") if args.skip_baseline else baseline(args.question)
     stages = cold_start(args.question, args.timeout)
-    print(json.dumps({"cli_s": cli_s, **stages}, default=str))
+    print(json.dumps({"cli_s": cli_s, "cli_exit_s": cli_exit, **stages}, default=str))
     if cli_s is not None:
         print(f"in-process CLI: fresh process to answer         {cli_s:7.1f} s   1.00x   ({cli_answer[:60]!r})")
+        print(
+            f"  the CLI exited after {cli_exit:.1f} s" if cli_exit else "  the CLI did not exit (killed 60 s on)"
+        )
     order = ["ray_started", "embedder_model_loaded", "llm_model_loaded", "healthz_ok", "readyz_ready", "app_running",
              "first_answer"]  # fmt: skip
     for name in sorted((n for n in order if stages.get(n) is not None), key=lambda n: stages[n]):

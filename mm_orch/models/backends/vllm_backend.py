@@ -10,10 +10,12 @@ process and shared memory outlive the Python object otherwise.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import os
 import threading
 import uuid
+import weakref
 from collections.abc import AsyncGenerator, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
@@ -68,6 +70,13 @@ async def _cancel_pending() -> None:
     for task in pending:
         task.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
+
+
+def _close_at_exit(ref: weakref.ReferenceType[VLLMGenerator]) -> None:
+    generator = ref()
+    if generator is not None:
+        with contextlib.suppress(Exception):  # the interpreter is going away either way
+            generator.close()
 
 
 class _LoopThread:
@@ -126,6 +135,10 @@ class VLLMGenerator(BaseGenerator):
         self._loop = _LoopThread(f"vllm-{metadata.name}")
         try:
             self.engine = self._loop.run(self._start(engine_args))
+            # At exit multiprocessing joins the engine's worker process, from an exit hook registered when vLLM
+            # imported it, after the model manager's own hook; so it ran first and waited forever for a worker
+            # nobody had stopped (a CLI run never exited). Registered later still, this close runs before it.
+            atexit.register(_close_at_exit, weakref.ref(self))
         except Exception as exc:
             self._loop.stop()
             hint = (
