@@ -72,8 +72,12 @@ async def measure(model: str, max_tokens: int) -> None:
             f"{name:28s} identical to baseline: {sum(same)}/{len(same)}  {''.join('=' if s else 'x' for s in same)}"
         )
     for i, q in enumerate(QUESTIONS):
-        if runs["8 at once"][i] != base[i]:
-            print(f"  {q!r}\n    alone:     {base[i][:120]!r}\n    8 at once: {runs['8 at once'][i][:120]!r}")
+        other = runs["8 at once"][i]
+        if other != base[i]:
+            cut = next((j for j, (a, b) in enumerate(zip(base[i], other, strict=False)) if a != b), 0)
+            start = max(0, cut - 30)
+            print(f"  {q!r} (from character {cut})\n    alone:     ...{base[i][start : cut + 50]!r}\n"
+                  f"    8 at once: ...{other[start : cut + 50]!r}")  # fmt: skip
 
 
 def main() -> None:
