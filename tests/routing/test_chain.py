@@ -109,4 +109,6 @@ def test_cli_routes_jsonl_with_config(
     ]
     assert main(["--explain", "--config", str(cfg), "Quiz me on the periodic table"]) == 0
     text = capsys.readouterr().out
-    assert "workflow: lesson_pack" in text and "top alternatives" in text and "chain: v3 answered" in text
+    assert "workflow: lesson_pack" in text
+    assert "top alternatives" in text
+    assert "chain: v3 answered" in text

@@ -35,7 +35,8 @@ def test_route_explain_prints_alternatives_features_exemplars_and_chain(
     assert "top alternatives (calibrated probabilities):" in out
     assert "deciding features (logit margin of lesson_pack over" in out
     assert "nearest training requests (cosine):" in out
-    assert "chain: v3 answered" in out and "reason: model" in out
+    assert "chain: v3 answered" in out
+    assert "reason: model" in out
 
 
 def test_route_batch_with_explain_and_context_flags(tmp_path: Path, published_router: Published) -> None:
@@ -45,13 +46,19 @@ def test_route_batch_with_explain_and_context_flags(tmp_path: Path, published_ro
                                  "context": {"has_collection": True}}) + "\n")  # fmt: skip
     code, out = run("route", "--jsonl", str(batch), "--explain", "--config", cfg)
     row = json.loads(out)
-    assert code == EXIT_OK and row["id"] == 1 and row["workflow"] == "rag_qa"
-    assert row["source"] == "model" and row["explanation"]["context"]["has_collection"] == "true"
+    assert code == EXIT_OK
+    assert row["id"] == 1
+    assert row["workflow"] == "rag_qa"
+    assert row["source"] == "model"
+    assert row["explanation"]["context"]["has_collection"] == "true"
     code, out = run("route", "--config", cfg, "--has-collection", "what does it say about refunds?")
-    assert code == EXIT_OK and out.split("\t")[0] == "rag_qa"
+    assert code == EXIT_OK
+    assert out.split("\t")[0] == "rag_qa"
     code, out = run("route", "--config", cfg, "--json", "--hint", "search_qa_fast", "what is the capital of peru")
     hinted = json.loads(out)
-    assert code == EXIT_OK and hinted["source"] == "hint" and hinted["workflow"] == "search_qa_fast"
+    assert code == EXIT_OK
+    assert hinted["source"] == "hint"
+    assert hinted["workflow"] == "search_qa_fast"
     assert run("route", "--config", cfg, "--hint", "nope", "x")[0] == EXIT_USAGE
 
 
@@ -59,7 +66,8 @@ def test_feedback_cli_appends_a_record_the_trainer_reads(tmp_path: Path) -> None
     store = tmp_path / "feedback.jsonl"
     code, out = run("feedback", "trace-123", "--down", "--workflow", "rag_qa", "--comment", "my files!",
                     "--path", str(store))  # fmt: skip
-    assert code == EXIT_OK and json.loads(out)["stored"] == str(store)
+    assert code == EXIT_OK
+    assert json.loads(out)["stored"] == str(store)
     code, _ = run("feedback", "trace-456", "--rating", "0.5", "--path", str(store))
     assert code == EXIT_OK
     records = read_feedback(store)
