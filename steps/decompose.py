@@ -98,6 +98,9 @@ def _comparison_items(question: str) -> tuple[str, ...]:
         r"^(?:who|which|what)\b.*?\b(?:the\s+)?(?P<a>[A-Z][\w .'-]+?)\s+or\s+(?:the\s+)?(?P<b>[A-Z][\w .'-]+)$",
         r"^(?:are|were|do|did)\s+(?:both\s+)?(?:the\s+)?(?P<a>[A-Z][\w .'-]+?)\s+and\s+(?:the\s+)?(?P<b>[A-Z][\w .'-]+?)\s+"
         r"(?:both|in|from|the|located|born|of)\b.*$",
+        r"^(?:is|was|are|were|did|does)\s+(?:the\s+)?(?P<a>[\w .'-]+?)\s+or\s+(?:the\s+)?(?P<b>[\w .'-]+?)\s+"
+        r"(?:built|founded|born|written|painted|published|released|made|created|discovered|established|"
+        r"completed|invented|formed|started|begun|opened|composed|signed|fought)\b.*$",
     )
     for pattern in patterns:
         match = re.search(pattern, q)

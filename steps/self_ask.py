@@ -107,8 +107,8 @@ class SelfAskHopStep(BaseStep):
         n = len(hops)
         query = sub_questions[min(n, len(sub_questions) - 1)]
         if plan.kind == "comparison" and n == 0:
-            hit_lists = await asyncio.gather(*(_search(runtime, item, 2) for item in plan.items))
-            hits = [hs[0] for hs in hit_lists if hs]
+            hit_lists = await asyncio.gather(*(_search(runtime, item, 3) for item in plan.items))
+            hits = [_named(item, hs) for item, hs in zip(plan.items, hit_lists, strict=True) if hs]
             retrieved += [h.title for hs in hit_lists for h in hs]
         else:
             hits = await _search(runtime, query, k)
@@ -148,6 +148,17 @@ class SelfAskHopStep(BaseStep):
             "retrieved_titles": list(dict.fromkeys(retrieved)),
             "self_ask_continue": bridge is not None,
         }
+
+
+def _bare(title: str) -> str:
+    base = title.split(" (", 1)[0].split(",", 1)[0].lower()
+    return base.removeprefix("the ").strip()
+
+
+def _named(item: str, hits: list[Any]) -> Any:
+    """The hit whose title is ``item`` ("The Persistence of Memory" over *Memory*), else the first."""
+    want = _bare(item).removesuffix("'s").removesuffix("’s")
+    return next((h for h in hits if _bare(h.title) == want), hits[0])
 
 
 def _rewrite(question: str, inner: str, entity: str) -> str:
