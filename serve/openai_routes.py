@@ -229,7 +229,8 @@ def openai_router(
     async def chat_completions(body: ChatCompletionRequest, request: Request) -> Any:
         _unsupported(body)
         rid = request_id(request)
-        req = to_user_request(body, request_id=rid, workflows=workflows(), max_query_chars=limits.max_query_chars)
+        known = [] if body.model in AUTO_MODELS else workflows()  # the registry is only consulted for a name
+        req = to_user_request(body, request_id=rid, workflows=known, max_query_chars=limits.max_query_chars)
         req = scope_session(req, getattr(request.state, "principal", None))
         cid, created = f"chatcmpl-{rid}", int(time.time())
         run = StreamedRun(
