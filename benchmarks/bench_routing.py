@@ -89,6 +89,28 @@ def curve(v3: RouterV3, test: list[LabelledExample]) -> None:
         print(f"{lam:>7.2f} {q:>8.3f} {cost:>7.2f} {exact:>6.3f}  {top} ({chosen.count(top)}/{len(chosen)})")
 
 
+def abstention_table(chain: Any, examples: list[LabelledExample]) -> None:
+    """Validation only: below each candidate threshold, how often the router and the LM were right."""
+    rows = []
+    for e in examples:
+        d = chain.route(e.to_request())
+        exp = d.explanation
+        if exp is None or not exp.probabilities:
+            continue
+        p_top = next(iter(exp.probabilities.values()))
+        lm = exp.second_opinion.choice if exp.second_opinion else None
+        rows.append((p_top, exp.model_choice == e.workflow, lm == e.workflow if lm else None))
+    threshold = chain.policy.abstain_threshold
+    print(f"\nabstention on the validation split (LM asked below p={threshold:.2f}; both opinions recorded):")
+    print(f"{'below p':>8} {'requests':>9} {'router right':>13} {'LM right':>9}")
+    for t in (0.3, 0.4, 0.5, threshold):
+        under = [r for r in rows if r[0] < t]
+        asked = [r for r in under if r[2] is not None]
+        router_acc = np.mean([r[1] for r in under]) if under else float("nan")
+        lm_acc = np.mean([r[2] for r in asked]) if asked else float("nan")
+        print(f"{t:>8.2f} {len(under):>9} {router_acc:>13.3f} {lm_acc:>9.3f}")
+
+
 def _config_block() -> dict[str, Any]:
     """The ``router:`` block of config/phase_b.yaml, exactly as the orchestrator reads it."""
     from mm_orch.configuration import load_phase_b_config
@@ -147,6 +169,8 @@ def main() -> None:
                 print(format_score(name, score(r, examples, keep)))
         print("\nfamily precision:", {n: s.family_precision for n, s in scores.items()})
         print("decided by:", {n: s.sources for n, s in scores.items()})
+        if not heldout:
+            abstention_table(chain, val)
         print("\ncalibration (ECE of the top probability, 15 bins): before temperature -> after")
         for name in ("v2 n-gram", "v2 n-gram+embedding"):
             s = scores[name]

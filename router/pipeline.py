@@ -5,7 +5,8 @@ Stages (each Ray Data stage shows its own progress bar; a tqdm bar tracks the st
 
 1. read      ``ray.data.read_parquet`` over the trace files (JSONL files go through the tracer's reader);
    (stages 1-3 stream together: Ray fuses them into one task per block)
-2. label     ``map_batches``: outcome labels (:mod:`router.labels`), unlabelled rows dropped, content key;
+2. label     ``map_batches``: feedback from the store joined by trace id (corrections replace the workflow),
+             outcome labels (:mod:`router.labels`), unlabelled rows dropped, content key;
 3. featurize ``map_batches``: the stateless hashing featurizer, rows as ``indices``/``values`` list columns
              (Ray blocks cannot hold scipy sparse matrices); the sentence-embedding block, when the featurizer
              has one, is appended in the driver after deduplication, through the on-disk embedding cache;
@@ -34,6 +35,8 @@ from tqdm.auto import tqdm
 
 from mm_orch.exceptions import ModelLoadError
 from mm_orch.observability import read_traces_table, trace_files
+from mm_orch.observability.feedback import read_feedback
+from mm_orch.routing.decision import WORKFLOWS
 from mm_orch.routing.features import Featurizer, FeaturizerConfig, RequestContext
 from mm_orch.routing.metrics import RouterMetrics, evaluate_predictions
 from mm_orch.routing.model import RouterModel, fit_classifier
@@ -46,9 +49,9 @@ from mm_orch.routing.training import (
     evaluate_model,
     load_split,
 )
-from router.labels import LabelRule, label_table
+from router.labels import Feedback, LabelRule, apply_feedback, feedback_by_trace, label_table
 
-__all__ = ["TRACE_COLUMNS", "TrainReport", "TrainSettings", "resolve_featurizer", "run_training"]
+__all__ = ["TRACE_COLUMNS", "TrainReport", "TrainSettings", "load_feedback", "resolve_featurizer", "run_training"]
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +82,11 @@ class TrainSettings(BaseModel):
     output: str = Field(description="Published-router directory (versions + 'current').")
     bootstrap_path: str | None = Field(default=None, description="Labelled JSONL mixed into training/eval.")
     use_bootstrap: bool = Field(default=True, description="Mix the bootstrap dataset into training and eval.")
+    feedback: str | None = Field(
+        default=None,
+        description="Feedback JSONL file or folder (POST /v1/feedback, mm-orch feedback). None: every "
+        "'feedback' folder under traces (where both write by default).",
+    )
     force: bool = Field(default=False, description="Publish even if the new model is worse.")
     label_rule: LabelRule = Field(default_factory=LabelRule, description="Outcome-labelling thresholds.")
     featurizer: FeaturizerConfig | None = Field(
@@ -103,6 +111,7 @@ class TrainReport(BaseModel):
     version: str | None = Field(default=None, description="Version published (None if not).")
     reason: str
     rows_read: int
+    feedback_records: int = Field(default=0, description="Traces with feedback from the store.")
     rows_labelled: int
     rows_deduplicated: int
     train_rows: int
@@ -120,9 +129,9 @@ def _key(query: str, ctx: RequestContext, workflow: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little", signed=True)
 
 
-def label_batch(batch: pa.Table, rule_json: str) -> pa.Table:
-    """Ray Data stage: trace rows -> labelled rows (unlabelled rows dropped) with a content ``key``."""
-    labelled = label_table(batch, LabelRule.model_validate_json(rule_json))
+def label_batch(batch: pa.Table, rule_json: str, feedback: Feedback | None = None) -> pa.Table:
+    """Ray Data stage: trace rows (+ stored feedback) -> labelled rows (unlabelled dropped) with a content ``key``."""
+    labelled = label_table(apply_feedback(batch, feedback or {}), LabelRule.model_validate_json(rule_json))
     keys = [
         _key(q, RequestContext(m, c, d, h), w)
         for q, w, m, c, d, h in zip(
@@ -199,9 +208,24 @@ def _examples(table: pa.Table) -> list[LabelledExample]:
     ]  # fmt: skip
 
 
+def _is_feedback(path: Path, root: Path) -> bool:
+    return root.is_dir() and "feedback" in path.relative_to(root).parts[:-1]
+
+
+def load_feedback(settings: TrainSettings) -> Feedback:
+    """The stored feedback for the traces: ``settings.feedback``, else every ``feedback`` folder under traces."""
+    if settings.feedback:
+        return feedback_by_trace(read_feedback(settings.feedback), WORKFLOWS)
+    root = Path(settings.traces)
+    if not root.is_dir():
+        return {}
+    folders = sorted(p for p in root.rglob("feedback") if p.is_dir())
+    return feedback_by_trace([r for f in folders for r in read_feedback(f)], WORKFLOWS)
+
+
 def _read(ray_data: Any, traces: Path) -> tuple[Any, int]:
     """The trace rows as one Ray Dataset, and how many rows that is (from file metadata, no extra pass)."""
-    files = trace_files(traces)
+    files = [f for f in trace_files(traces) if not _is_feedback(f, traces)]
     parquet = [str(f.resolve()) for f in files if f.suffix == ".parquet"]
     parts = []
     rows = 0
@@ -243,9 +267,10 @@ def run_training(settings: TrainSettings) -> TrainReport:
     featurizer = Featurizer(resolve_featurizer(settings, current))
     featurizer_json = featurizer.config.model_dump_json()
     ds, rows_read = _read(ray.data, Path(settings.traces).resolve())
+    feedback = load_feedback(settings)
     labelled = ds.map_batches(
         label_batch, batch_format="pyarrow", batch_size=settings.batch_size,
-        fn_kwargs={"rule_json": settings.label_rule.model_dump_json()},
+        fn_kwargs={"rule_json": settings.label_rule.model_dump_json(), "feedback": feedback},
     ).map_batches(
         featurize_batch, batch_format="pyarrow", batch_size=settings.batch_size,
         fn_kwargs={"featurizer_json": featurizer_json},
@@ -329,6 +354,7 @@ def run_training(settings: TrainSettings) -> TrainReport:
             reason += " (published anyway: force)"
     return TrainReport(
         published=version is not None, version=version, reason=reason, rows_read=rows_read,
+        feedback_records=len(feedback),
         rows_labelled=rows_labelled, rows_deduplicated=table.num_rows, train_rows=x.shape[0],
         eval_rows=len(eval_examples), new_metrics=new_metrics, current_metrics=current_metrics,
         new_curated=new_curated, current_curated=current_curated,

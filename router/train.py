@@ -30,6 +30,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--output", default="models/router_v2", help="published-router directory")
     p.add_argument("--bootstrap-path", default=None, help="labelled JSONL mixed into training (default: bundled)")
     p.add_argument("--no-bootstrap", action="store_true", help="train on traces only")
+    p.add_argument("--feedback", default=None, help="feedback JSONL file/folder (default: TRACES/**/feedback)")
     p.add_argument("--force", action="store_true", help="publish even if not better than the current router")
     p.add_argument("--address", default=None, help="Ray address (default: RAY_ADDRESS or a local cluster)")
     p.add_argument("--num-cpus", type=int, default=None, help="CPUs for a locally started Ray")
@@ -50,6 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         output=args.output,
         bootstrap_path=args.bootstrap_path,
         use_bootstrap=not args.no_bootstrap,
+        feedback=args.feedback,
         force=args.force,
         progress=not args.no_progress,
     )
