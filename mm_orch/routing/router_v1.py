@@ -43,7 +43,8 @@ class RouterV1:
 
     version = "v1"
 
-    def __init__(self, default_workflow: str = "search_qa", temperature: float = 1.5) -> None:
+    def __init__(self, default_workflow: str = "search_qa", temperature: float = 0.6) -> None:
+        # temperature: softmax scale of the rule scores, fitted on the curated train split (ECE 0.30 -> 0.06)
         self.default_workflow = default_workflow
         self.temperature = temperature
 
