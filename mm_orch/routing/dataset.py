@@ -101,6 +101,7 @@ class RequestRecord(BaseModel):
     history: list[ChatTurn] = Field(default_factory=list, description="Earlier turns of an open chat session.")
     has_collection: bool = Field(default=False, description="The user has an ingested document collection.")
     tags: list[str] = Field(default_factory=list, description="Style tags (lowercase, typo, follow_up, ...).")
+    persona: str = Field(default="", description="The held-out set's invented author (HELDOUT.md); not a feature.")
 
     def to_example(self, group: str) -> LabelledExample:
         """This record as a training/evaluation example."""

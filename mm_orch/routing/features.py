@@ -28,7 +28,14 @@ from sklearn.utils import murmurhash3_32
 
 from mm_orch.schemas import UserRequest
 
-__all__ = ["Featurizer", "FeaturizerConfig", "RequestContext", "context_from_metadata", "context_from_request"]
+__all__ = [
+    "Analysis",
+    "Featurizer",
+    "FeaturizerConfig",
+    "RequestContext",
+    "context_from_metadata",
+    "context_from_request",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +89,17 @@ def context_from_metadata(mode: str, metadata: Mapping[str, str] | None) -> Requ
         has_documents=_truthy(meta.get("has_documents")),
         history_turns=max(turns, 0),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """One request through the hashing featurizer: the sparse row and, for explanations, its named tokens."""
+
+    columns: np.ndarray
+    values: np.ndarray
+    names: list[str]
+    name_columns: np.ndarray
+    name_values: np.ndarray
 
 
 class FeaturizerConfig(BaseModel):
@@ -245,6 +263,32 @@ class Featurizer:
         wi, wv = self._word.one(word_text)
         ci, cv = self._char.one(char_text)
         return np.asarray(wi + ci, dtype=np.int64), np.asarray(wv + cv, dtype=np.float64)
+
+    def analyze_one(self, query: str, context: RequestContext) -> Analysis:
+        """One analysis of one request for routing *and* explaining it: (columns, values) as ``transform_one``
+        gives them, plus every distinct token (``chars:`` marks character n-grams), its column and value."""
+        word_text, char_text = self.texts(query, context)
+        idx: list[int] = []
+        val: list[float] = []
+        names: list[str] = []
+        name_cols: list[int] = []
+        name_vals: list[float] = []
+        for block, text, prefix in ((self._word, word_text, ""), (self._char, char_text, "chars:")):
+            tokens = block.analyzer(text)
+            if not tokens:
+                continue
+            cols = {t: block.column(t) for t in dict.fromkeys(tokens)}
+            counts = Counter(cols[t] for t in tokens)
+            norm = float(np.sqrt(sum(c * c for c in counts.values())))
+            idx.extend(counts)
+            val.extend(c / norm for c in counts.values())
+            names.extend(prefix + t for t in cols)
+            name_cols.extend(cols.values())
+            name_vals.extend(counts[c] / norm for c in cols.values())
+        return Analysis(
+            np.asarray(idx, dtype=np.int64), np.asarray(val, dtype=np.float64), names,
+            np.asarray(name_cols, dtype=np.int64), np.asarray(name_vals, dtype=np.float64),
+        )  # fmt: skip
 
     def tokens_one(self, query: str, context: RequestContext) -> list[tuple[str, int, float]]:
         """(token, column, value) of every hashed feature of one request, for explanations."""

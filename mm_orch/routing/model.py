@@ -21,7 +21,7 @@ from sklearn.linear_model import SGDClassifier
 
 from mm_orch.exceptions import ModelLoadError, RoutingError
 from mm_orch.routing.exemplars import Exemplars
-from mm_orch.routing.features import Featurizer, FeaturizerConfig, RequestContext
+from mm_orch.routing.features import Analysis, Featurizer, FeaturizerConfig, RequestContext
 
 __all__ = ["LARGE_DATA_ROWS", "RouterModel", "RouterTrainingError", "fit_classifier"]
 
@@ -112,6 +112,7 @@ class RouterModel:
                 f"router model expects {coef.shape[1]} features but its featurizer config gives "
                 f"{self.featurizer.n_features}; the manifest and model file do not belong together"
             )
+        self._last: tuple[tuple[str, RequestContext], Analysis] | None = None
         # Column-major (features x classes) so one request's rows are contiguous gathers.
         self._coef_t = np.ascontiguousarray(coef.T)
         self._intercept = intercept
@@ -152,9 +153,20 @@ class RouterModel:
             return np.asarray(self.classifier.predict_proba(x))
         return _softmax(np.asarray(x @ self._coef_t) + self._intercept)
 
+    def _analysis(self, query: str, context: RequestContext) -> Analysis:
+        """The featurizer's analysis of one request, kept for the next call (route, then explain, reuse it)."""
+        key = (query, context)
+        last = self._last
+        if last is not None and last[0] == key:
+            return last[1]
+        found = self.featurizer.analyze_one(query, context)
+        self._last = (key, found)
+        return found
+
     def logits_one(self, query: str, context: RequestContext) -> np.ndarray:
         """Uncalibrated logits of one request (numpy fast path)."""
-        idx, val = self.featurizer.transform_one(query, context)
+        a = self._analysis(query, context)
+        idx, val = a.columns, a.values
         logits = val @ self._coef_t[idx] + self._intercept if len(idx) else self._intercept.copy()
         if self.featurizer.uses_embedding:
             logits = (
@@ -180,10 +192,12 @@ class RouterModel:
         Hashed n-grams are named by their text (``chars:`` marks character n-grams); the whole embedding
         block counts as one feature, ``sentence embedding``."""
         i, j = self.classes.index(workflow), self.classes.index(against)
-        out = [
-            (tok, float(val * (self._coef_t[col, i] - self._coef_t[col, j])))
-            for tok, col, val in self.featurizer.tokens_one(query, context)
-        ]
+        a = self._analysis(query, context)
+        out: list[tuple[str, float]] = []
+        if a.names:
+            margin = a.name_values * (self._coef_t[a.name_columns, i] - self._coef_t[a.name_columns, j])
+            top = np.argpartition(-margin, min(k, len(margin) - 1))[: k + 1]
+            out = [(a.names[t], float(margin[t])) for t in top]
         if self.featurizer.uses_embedding:
             block = self._coef_t[self.featurizer.config.hashed_features :]
             out.append(

@@ -90,7 +90,12 @@ def test_http_feedback_retrain_changes_the_decision(ray_cluster: Any, tmp_path: 
     pq.write_table(table, traces_dir / "part-0.parquet")
     for t in traces:
         if t.workflow != "lesson_pack":
-            body = {"trace_id": t.trace_id, "rating": -1, "workflow": "lesson_pack", "comment": "I wanted a lesson"}
+            body = {
+                "trace_id": t.trace_id,
+                "rating": -1,
+                "workflow": "lesson_pack",
+                "comment": "I wanted a lesson",
+            }
         else:
             body = {"trace_id": t.trace_id, "rating": 1}
         assert client.post("/v1/feedback", json=body).status_code == 201

@@ -54,3 +54,18 @@ def test_context_from_request_and_metadata_agree() -> None:
     meta = {"has_collection": "true", "has_documents": "false", "history_turns": "3"}
     assert context_from_request(req) == context_from_metadata("chat", meta)
     assert context_from_metadata("default", {"history_turns": "junk"}).history_turns == 0
+
+
+def test_one_analysis_serves_routing_and_explaining() -> None:
+    from mm_orch.routing.features import Featurizer, RequestContext
+
+    f = Featurizer()
+    ctx = RequestContext("chat", True, False, 2)
+    for q in ("What does my contract say about notice periods?", "hi hi hi", "Teach me fractions!"):
+        a = f.analyze_one(q, ctx)
+        idx, val = f.transform_one(q, ctx)
+        assert a.columns.tolist() == idx.tolist() and a.values.tolist() == val.tolist()
+        named = {(name, col) for name, col, _ in f.tokens_one(q, ctx)}
+        assert set(zip(a.names, a.name_columns.tolist(), strict=True)) == named
+        by_column = dict(zip(idx.tolist(), val.tolist(), strict=True))
+        assert all(by_column[c] == v for c, v in zip(a.name_columns.tolist(), a.name_values.tolist(), strict=True))
