@@ -64,7 +64,8 @@ def test_one_analysis_serves_routing_and_explaining() -> None:
     for q in ("What does my contract say about notice periods?", "hi hi hi", "Teach me fractions!"):
         a = f.analyze_one(q, ctx)
         idx, val = f.transform_one(q, ctx)
-        assert a.columns.tolist() == idx.tolist() and a.values.tolist() == val.tolist()
+        assert a.columns.tolist() == idx.tolist()
+        assert a.values.tolist() == val.tolist()
         named = {(name, col) for name, col, _ in f.tokens_one(q, ctx)}
         assert set(zip(a.names, a.name_columns.tolist(), strict=True)) == named
         by_column = dict(zip(idx.tolist(), val.tolist(), strict=True))
