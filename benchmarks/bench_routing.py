@@ -8,10 +8,10 @@ Routers: RouterV1 (rules), RouterV2 on n-grams only, RouterV2 on n-grams + the i
 (lambda 0.3) and the default chain exactly as config/phase_b.yaml builds it (v3 -> v2 -> v1 with the context
 policy and the LM second opinion below the calibrated threshold), plus that chain with the LM switched off.
 
-``--split validation`` trains on the curated train split and scores the validation split carved out of the
-same files (where every setting is chosen). ``--split heldout`` trains what first use ships (train +
-validation) and scores data/router/requests/heldout.jsonl, printing only aggregate and per-family figures,
-once for all of it and once without the requests whose word-token set equals a training request's.
+Both splits train what first use ships: the routers fitted on the curated train split. ``--split validation``
+scores the validation split carved out of the same files (where every setting is chosen); ``--split heldout``
+scores data/router/requests/heldout.jsonl, printing only aggregate and per-family figures, once for all of it
+and once without the requests whose word-token set equals a training request's.
 
 Latency is always measured on the validation requests, in-process, one ``route`` call at a time, with the
 embedding cache cleared before each call (so every call embeds), the garbage collector paused while timing,
@@ -132,9 +132,9 @@ def main() -> None:
     heldout = args.split == "heldout"
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
-        # What first use ships (refit on train + validation) for the held-out set; the split model otherwise.
-        train_bootstrap(Path(tmp) / "router_v2", refit=heldout)
-        train_bootstrap(Path(tmp) / "ngram", embedding=False, refit=heldout)
+        # What first use ships: trained on the curated train split (the validation split stays unseen).
+        train_bootstrap(Path(tmp) / "router_v2")
+        train_bootstrap(Path(tmp) / "ngram", embedding=False)
         print(f"trained the embedding and n-gram routers in {time.perf_counter() - t:.1f}s")
         v2 = RouterV2(Path(tmp) / "router_v2", abstain_threshold=0.0, bootstrap=False)
         ngram = RouterV2(Path(tmp) / "ngram", abstain_threshold=0.0, bootstrap=False)

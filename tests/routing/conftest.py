@@ -29,7 +29,7 @@ def validation_examples(
 def published_router(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, RouterModel, ModelManifest]:
     """The default router (n-grams + MiniLM embedding) trained on the curated train split (~10-30 s)."""
     root = tmp_path_factory.mktemp("router_v2")
-    model, manifest = train_bootstrap(root, refit=False)
+    model, manifest = train_bootstrap(root)
     return root, model, manifest
 
 
@@ -37,5 +37,5 @@ def published_router(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Ro
 def ngram_router(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, RouterModel, ModelManifest]:
     """The pure n-gram router trained on the same split (~3 s)."""
     root = tmp_path_factory.mktemp("router_ngram")
-    model, manifest = train_bootstrap(root, embedding=False, refit=False)
+    model, manifest = train_bootstrap(root, embedding=False)
     return root, model, manifest
