@@ -93,13 +93,21 @@ def context_from_metadata(mode: str, metadata: Mapping[str, str] | None) -> Requ
 
 @dataclass(frozen=True, slots=True)
 class Analysis:
-    """One request through the hashing featurizer: the sparse row and, for explanations, its named tokens."""
+    """One request through the hashing featurizer: its sparse row, and per block its tokens' columns."""
 
     columns: np.ndarray
     values: np.ndarray
-    names: list[str]
-    name_columns: np.ndarray
-    name_values: np.ndarray
+    tokens: list[tuple[str, dict[str, int]]]
+
+    def names(self, columns: Iterable[int]) -> dict[int, str]:
+        """A token naming each of ``columns`` (``chars:`` marks character n-grams; first token on a collision)."""
+        want = set(columns)
+        out: dict[int, str] = {}
+        for prefix, cols in self.tokens:
+            for token, col in cols.items():
+                if col in want and col not in out:
+                    out[col] = prefix + token
+        return out
 
 
 class FeaturizerConfig(BaseModel):
@@ -265,30 +273,28 @@ class Featurizer:
         return np.asarray(wi + ci, dtype=np.int64), np.asarray(wv + cv, dtype=np.float64)
 
     def analyze_one(self, query: str, context: RequestContext) -> Analysis:
-        """One analysis of one request for routing *and* explaining it: (columns, values) as ``transform_one``
-        gives them, plus every distinct token (``chars:`` marks character n-grams), its column and value."""
+        """One analysis of one request for routing *and* explaining it: (columns, values) exactly as
+        ``transform_one`` gives them, plus each block's distinct tokens and their columns (to name features)."""
         word_text, char_text = self.texts(query, context)
         idx: list[int] = []
         val: list[float] = []
-        names: list[str] = []
-        name_cols: list[int] = []
-        name_vals: list[float] = []
+        named: list[tuple[str, dict[str, int]]] = []
         for block, text, prefix in ((self._word, word_text, ""), (self._char, char_text, "chars:")):
             tokens = block.analyzer(text)
             if not tokens:
                 continue
-            cols = {t: block.column(t) for t in dict.fromkeys(tokens)}
-            counts = Counter(cols[t] for t in tokens)
+            cache, column = block._cache, block.column
+            cols: dict[str, int] = {}
+            for t in tokens:
+                if t not in cols:
+                    c = cache.get(t)
+                    cols[t] = column(t) if c is None else c
+            counts = Counter(map(cols.__getitem__, tokens))
             norm = float(np.sqrt(sum(c * c for c in counts.values())))
             idx.extend(counts)
             val.extend(c / norm for c in counts.values())
-            names.extend(prefix + t for t in cols)
-            name_cols.extend(cols.values())
-            name_vals.extend(counts[c] / norm for c in cols.values())
-        return Analysis(
-            np.asarray(idx, dtype=np.int64), np.asarray(val, dtype=np.float64), names,
-            np.asarray(name_cols, dtype=np.int64), np.asarray(name_vals, dtype=np.float64),
-        )  # fmt: skip
+            named.append((prefix, cols))
+        return Analysis(np.asarray(idx, dtype=np.int64), np.asarray(val, dtype=np.float64), named)
 
     def tokens_one(self, query: str, context: RequestContext) -> list[tuple[str, int, float]]:
         """(token, column, value) of every hashed feature of one request, for explanations."""

@@ -194,10 +194,11 @@ class RouterModel:
         i, j = self.classes.index(workflow), self.classes.index(against)
         a = self._analysis(query, context)
         out: list[tuple[str, float]] = []
-        if a.names:
-            margin = a.name_values * (self._coef_t[a.name_columns, i] - self._coef_t[a.name_columns, j])
+        if len(a.columns):
+            margin = a.values * (self._coef_t[a.columns, i] - self._coef_t[a.columns, j])
             top = np.argpartition(-margin, min(k, len(margin) - 1))[: k + 1]
-            out = [(a.names[t], float(margin[t])) for t in top]
+            names = a.names(int(a.columns[t]) for t in top)
+            out = [(names[int(a.columns[t])], float(margin[t])) for t in top]
         if self.featurizer.uses_embedding:
             block = self._coef_t[self.featurizer.config.hashed_features :]
             out.append(

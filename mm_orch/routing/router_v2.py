@@ -153,11 +153,8 @@ class RouterV2:
             if best != runner_up
             else []
         )
-        # model_construct: every value here is computed by this method (no validation needed; ~50 us a route).
-        step = ChainStep.model_construct(
-            router=self.version, outcome="answered", detail=f"p({best})={probs[best]:.2f}"
-        )
-        return RoutingExplanation.model_construct(
+        step = ChainStep(router=self.version, outcome="answered", detail=f"p({best})={probs[best]:.2f}")
+        return RoutingExplanation(
             chain=[step],
             probabilities={w: round(probs[w], 4) for w in ranked[:top]},
             uncalibrated={w: round(uncalibrated[w], 4) for w in ranked[:top]},
@@ -175,7 +172,7 @@ class RouterV2:
         alternatives = {w: round(v, 6) for w, v in probs.items()}
         explanation = self.explain(req, probs, raw)
         if p >= self.abstain_threshold:
-            return RoutingDecision.model_construct(
+            return RoutingDecision(
                 workflow=best,
                 confidence=round(p, 6),
                 alternatives=alternatives,

@@ -15,13 +15,14 @@ from fastapi.testclient import TestClient
 from mm_orch.observability.arrow_schema import trace_arrow_schema
 from mm_orch.observability.feedback import FeedbackStore, default_feedback_path
 from mm_orch.observability.records import WorkflowTrace
-from mm_orch.routing.decision import RoutingDecision
+from mm_orch.routing.decision import WORKFLOWS, RoutingDecision
 from mm_orch.routing.router_v2 import RouterV2
 from mm_orch.routing.training import train_bootstrap
 from mm_orch.schemas import UserRequest
 from router.labels import apply_feedback, feedback_by_trace, label_table
 from router.pipeline import TrainSettings, run_training
 from serve import create_app
+from serve.schemas import WorkflowInfo
 from tests.serve.test_ingress import FakeBackend
 
 TOPICS = [
@@ -43,6 +44,9 @@ class RoutingBackend(FakeBackend):
 
     async def route(self, request: UserRequest) -> RoutingDecision:
         return await asyncio.to_thread(self.router.route, request)
+
+    def workflows(self) -> list[WorkflowInfo]:
+        return [WorkflowInfo(name=n, description=n, required_capabilities=[], steps=[]) for n in WORKFLOWS]
 
 
 def test_corrections_stored_with_the_trace_become_labels() -> None:

@@ -67,6 +67,6 @@ def test_one_analysis_serves_routing_and_explaining() -> None:
         assert a.columns.tolist() == idx.tolist()
         assert a.values.tolist() == val.tolist()
         named = {(name, col) for name, col, _ in f.tokens_one(q, ctx)}
-        assert set(zip(a.names, a.name_columns.tolist(), strict=True)) == named
-        by_column = dict(zip(idx.tolist(), val.tolist(), strict=True))
-        assert all(by_column[c] == v for c, v in zip(a.name_columns.tolist(), a.name_values.tolist(), strict=True))
+        by_name = a.names(idx.tolist())
+        assert set(by_name) == set(idx.tolist())
+        assert all((name, col) in named for col, name in by_name.items())
